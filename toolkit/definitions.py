@@ -1,0 +1,570 @@
+"""Register definitions: the one description of a register that drives everything else.
+
+A definition is a YAML file (see ``toolkit/registers/*.yaml``). It is checked when it is loaded,
+so that a typo in a company's own definition is reported with the file and line instead of
+surfacing later as a confusing validation result. Cross-field rules and deadlines are declared in
+a small vocabulary (``RULE_KINDS``, ``Deadline``) that the validator and the overdue stage interpret;
+no register has Python code of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+BUILTIN_DIR = Path(__file__).parent / "registers"
+
+FIELD_TYPES = ("text", "integer", "decimal", "date", "datetime", "time", "phone", "email", "id_number", "choice")
+SEVERITIES = ("error", "warning")
+DURATION_UNITS = {
+    "minute": "minutes", "minutes": "minutes", "分钟": "minutes",
+    "hour": "hours", "hours": "hours", "小时": "hours",
+    "day": "days", "days": "days", "天": "days",
+}
+
+
+class DefinitionError(ValueError):
+    """A register definition is wrong; the message names the file, line and key, in Chinese and English."""
+
+    def __init__(self, path: Path | str, line: int | None, where: str, zh: str, en: str) -> None:
+        self.path, self.line, self.where = str(path), line, where
+        at = f"第{line}行 " if line else ""
+        at_en = f"line {line}, " if line else ""
+        super().__init__(f"{self.path}: {at}{where}: {zh} / {at_en}{where}: {en}")
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A deadline length such as ``7 days``, ``24 hours`` or ``2 working days``."""
+
+    amount: float
+    unit: str  # minutes | hours | days
+    working: bool = False
+
+    def __str__(self) -> str:
+        amount = int(self.amount) if float(self.amount).is_integer() else self.amount
+        return f"{amount} {'working ' if self.working else ''}{self.unit}"
+
+    @property
+    def zh(self) -> str:
+        amount = int(self.amount) if float(self.amount).is_integer() else self.amount
+        unit = {"minutes": "分钟", "hours": "小时", "days": "个工作日" if self.working else "天"}[self.unit]
+        return f"{amount}{unit}"
+
+    @classmethod
+    def parse(cls, text: Any) -> Duration:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(working\s+|工作)?\s*(\S+)\s*", str(text))
+        if not m or m.group(3) not in DURATION_UNITS:
+            raise ValueError(f"{text!r}")
+        unit = DURATION_UNITS[m.group(3)]
+        working = bool(m.group(2))
+        if working and unit != "days":
+            raise ValueError(f"{text!r}")
+        return cls(float(m.group(1)), unit, working)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One allowed value of a choice field, with the other spellings staff use for it."""
+
+    value: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label_zh: str
+    label_en: str
+    type: str = "text"
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    options: tuple[Option, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    pattern_zh: str | None = None
+    pattern_en: str | None = None
+    help: str | None = None
+    sensitive: bool = False
+
+    @property
+    def option_values(self) -> list[str]:
+        return [o.value for o in self.options]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A cross-field rule; ``params`` holds the kind's own keys (see ``RULE_KINDS``)."""
+
+    kind: str
+    params: dict[str, Any]
+    severity: str = "error"
+    message_zh: str | None = None
+    message_en: str | None = None
+
+    def fields(self) -> list[str]:
+        """The field keys this rule reads, for checks and for describing the rule."""
+        return _rule_fields(self.kind, self.params)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A deadline rule: a record is overdue when ``from`` + limit has passed and ``done`` does not hold.
+
+    ``kind`` is ``deadline`` or ``anniversary`` (a yearly date such as a birthday coming up).
+    ``done`` is a condition ({field, in|present}) or ``{later_record: {group, date}}``.
+    """
+
+    id: str
+    name_zh: str
+    name_en: str
+    start: tuple[str, ...]
+    kind: str = "deadline"
+    when: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    done: dict[str, Any] | None = None
+    limit: Duration | None = None
+    limit_by_field: str | None = None
+    limit_by: dict[str, Duration] = field(default_factory=dict)
+
+    def limit_for(self, value: str | None) -> Duration | None:
+        return self.limit_by.get(value, self.limit) if value is not None else self.limit
+
+
+@dataclass(frozen=True)
+class Register:
+    id: str
+    name_zh: str
+    name_en: str
+    version: int
+    key: tuple[str, ...]
+    fields: tuple[Field, ...]
+    rules: tuple[Rule, ...] = ()
+    deadlines: tuple[Deadline, ...] = ()
+    aliases: tuple[str, ...] = ()
+    source: str = ""
+
+    def field(self, key: str) -> Field:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+    @property
+    def field_keys(self) -> list[str]:
+        return [f.key for f in self.fields]
+
+    @property
+    def sensitive_fields(self) -> list[str]:
+        return [f.key for f in self.fields if f.sensitive]
+
+
+# --- the rule vocabulary -------------------------------------------------------------------------
+# kind -> (required params, optional params). Params ending in "field"/"fields" name fields.
+RULE_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "order": (("fields",), ()),
+    "implies": (("if", "then"), ()),
+    "max_gap": (("from", "to", "limit"), ()),
+    "ladder": (("amount", "field", "steps"), ()),
+    "key_matches_date": (("field", "date", "format"), ()),
+    "duration_matches": (("start", "end", "hours"), ("tolerance",)),
+}
+CONDITION_TESTS = ("in", "present", "gt")
+KEY_DATE_FORMATS = {"YYMM": "%y%m", "YYYYMM": "%Y%m", "YYMMDD": "%y%m%d", "YYYYMMDD": "%Y%m%d"}
+
+
+def _rule_fields(kind: str, p: dict[str, Any]) -> list[str]:
+    if kind == "order":
+        return list(p["fields"])
+    if kind == "implies":
+        return [p["if"]["field"], p["then"]["field"]]
+    if kind == "max_gap":
+        return [p["from"], p["to"]]
+    if kind == "ladder":
+        return [p["amount"], p["field"]]
+    if kind == "key_matches_date":
+        return [p["field"], p["date"]]
+    if kind == "duration_matches":
+        return [p["start"], p["end"], p["hours"]]
+    return []
+
+
+# --- YAML with line numbers ----------------------------------------------------------------------
+class _LineDict(dict):
+    """A mapping that remembers the line of each key, for error messages."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class _LineList(list):
+    line: int = 0
+    item_lines: list[int]
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
+    loader.flatten_mapping(node)
+    d = _LineDict()
+    d.line = node.start_mark.line + 1
+    d.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in d:
+            raise yaml.MarkedYAMLError("while reading a mapping", node.start_mark,
+                                       f"duplicate key {key!r}", key_node.start_mark)
+        d[key] = loader.construct_object(value_node, deep=True)
+        d.key_lines[key] = key_node.start_mark.line + 1
+    return d
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> _LineList:
+    lst = _LineList(loader.construct_object(n, deep=True) for n in node.value)
+    lst.line = node.start_mark.line + 1
+    lst.item_lines = [n.start_mark.line + 1 for n in node.value]
+    return lst
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def _line(obj: Any, key: str | None = None) -> int | None:
+    if key is not None and isinstance(obj, _LineDict):
+        return obj.key_lines.get(key, obj.line)
+    return getattr(obj, "line", None)
+
+
+class _Checker:
+    """Turns one parsed YAML document into a Register, raising DefinitionError at the first problem."""
+
+    REGISTER_KEYS = {"id", "name_zh", "name_en", "version", "key", "aliases", "fields", "rules", "deadlines"}
+    FIELD_KEYS = {"key", "label_zh", "label_en", "type", "required", "aliases", "options", "min", "max",
+                  "max_length", "pattern", "pattern_zh", "pattern_en", "help", "sensitive"}
+    DEADLINE_KEYS = {"id", "kind", "name_zh", "name_en", "from", "when", "done", "limit", "limit_by"}
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, obj: Any, where: str, zh: str, en: str, key: str | None = None) -> DefinitionError:
+        return DefinitionError(self.path, _line(obj, key), where, zh, en)
+
+    def mapping(self, obj: Any, where: str) -> _LineDict:
+        if not isinstance(obj, dict):
+            raise self.fail(obj, where, "应为键值映射", "expected a mapping")
+        return obj
+
+    def known_keys(self, obj: dict, allowed: set[str], where: str) -> None:
+        for k in obj:
+            if k not in allowed:
+                raise self.fail(obj, f"{where}.{k}", f"未知的键（可用: {', '.join(sorted(allowed))}）",
+                                f"unknown key (allowed: {', '.join(sorted(allowed))})", key=k)
+
+    def text(self, obj: dict, key: str, where: str, required: bool = True) -> str | None:
+        value = obj.get(key)
+        if value is None:
+            if required:
+                raise self.fail(obj, f"{where}.{key}", "缺少必填项", "missing")
+            return None
+        if not isinstance(value, str | int | float) or isinstance(value, bool) or str(value).strip() == "":
+            raise self.fail(obj, f"{where}.{key}", "应为非空文本", "expected non-empty text", key=key)
+        return str(value)
+
+    def names(self, obj: dict, key: str, where: str) -> tuple[str, ...]:
+        value = obj.get(key) or []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+            raise self.fail(obj, f"{where}.{key}", "应为文本列表", "expected a list of text", key=key)
+        return tuple(str(v) for v in value)
+
+    def duration(self, obj: dict, key: str, value: Any, where: str) -> Duration:
+        try:
+            return Duration.parse(value)
+        except ValueError:
+            raise self.fail(obj, f"{where}", f"时限 {value!r} 无法识别（如 7 days、24 hours、2 working days）",
+                            f"cannot read the duration {value!r} (e.g. 7 days, 24 hours, 2 working days)",
+                            key=key) from None
+
+    def register(self, doc: Any) -> Register:
+        doc = self.mapping(doc, "<root>")
+        self.known_keys(doc, self.REGISTER_KEYS, "register")
+        reg_id = self.text(doc, "id", "register")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", reg_id):
+            raise self.fail(doc, "id", "应为英文小写 snake_case", "must be lower-case snake_case", key="id")
+        version = doc.get("version", 1)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise self.fail(doc, "version", "应为正整数", "must be a positive whole number", key="version")
+        raw_fields = doc.get("fields")
+        if not isinstance(raw_fields, list) or not raw_fields:
+            raise self.fail(doc, "fields", "至少需要一个字段", "needs at least one field", key="fields")
+        fields = tuple(self.field(f, f"fields[{i}]") for i, f in enumerate(raw_fields))
+        seen: dict[str, str] = {}
+        for f in fields:
+            if f.key in seen:
+                raise self.fail(raw_fields, f"fields.{f.key}", "字段键重复", "duplicate field key")
+            seen[f.key] = f.key
+        keys = set(seen)
+        key = doc.get("key")
+        key_fields = tuple([key] if isinstance(key, str) else (key or []))
+        for k in key_fields:
+            if k not in keys:
+                raise self.fail(doc, "key", f"编号字段 {k!r} 不在字段列表中", f"record key {k!r} is not a field",
+                                key="key")
+        rules = tuple(self.rule(r, f"rules[{i}]", keys) for i, r in enumerate(doc.get("rules") or []))
+        deadlines = tuple(self.deadline(d, f"deadlines[{i}]", keys) for i, d in enumerate(doc.get("deadlines") or []))
+        return Register(
+            id=reg_id, name_zh=self.text(doc, "name_zh", "register"), name_en=self.text(doc, "name_en", "register"),
+            version=version, key=key_fields, fields=fields, rules=rules, deadlines=deadlines,
+            aliases=self.names(doc, "aliases", "register"), source=str(self.path),
+        )
+
+    def field(self, obj: Any, where: str) -> Field:
+        obj = self.mapping(obj, where)
+        self.known_keys(obj, self.FIELD_KEYS, where)
+        key = self.text(obj, "key", where)
+        where = f"fields.{key}"
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+            raise self.fail(obj, where, "字段键应为英文小写 snake_case", "field key must be lower-case snake_case",
+                            key="key")
+        ftype = obj.get("type", "text")
+        if ftype not in FIELD_TYPES:
+            raise self.fail(obj, f"{where}.type", f"{ftype!r} 不是有效类型（可用: {', '.join(FIELD_TYPES)}）",
+                            f"{ftype!r} is not a field type (allowed: {', '.join(FIELD_TYPES)})", key="type")
+        options: list[Option] = []
+        for opt in obj.get("options") or []:
+            if isinstance(opt, dict):
+                options.append(Option(str(opt.get("value")), self.names(opt, "aliases", f"{where}.options")))
+            else:
+                options.append(Option(str(opt)))
+        if ftype == "choice" and not options:
+            raise self.fail(obj, f"{where}.options", "选项字段需要 options 列表", "a choice field needs options",
+                            key="type")
+        if options and ftype != "choice":
+            raise self.fail(obj, f"{where}.options", "只有 choice 类型可以有 options",
+                            "only choice fields take options", key="options")
+        for bound in ("min", "max", "max_length"):
+            v = obj.get(bound)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+                raise self.fail(obj, f"{where}.{bound}", "应为数字", "expected a number", key=bound)
+        pattern = obj.get("pattern")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise self.fail(obj, f"{where}.pattern", f"正则表达式无效: {e}", f"invalid regular expression: {e}",
+                                key="pattern") from None
+        for flag in ("required", "sensitive"):
+            if not isinstance(obj.get(flag, False), bool):
+                raise self.fail(obj, f"{where}.{flag}", "应为 true 或 false", "expected true or false", key=flag)
+        return Field(
+            key=key, label_zh=self.text(obj, "label_zh", where), label_en=self.text(obj, "label_en", where),
+            type=ftype, required=obj.get("required", False), aliases=self.names(obj, "aliases", where),
+            options=tuple(options), min=obj.get("min"), max=obj.get("max"), max_length=obj.get("max_length"),
+            pattern=pattern, pattern_zh=obj.get("pattern_zh"), pattern_en=obj.get("pattern_en"),
+            help=obj.get("help"), sensitive=obj.get("sensitive", False),
+        )
+
+    def field_ref(self, obj: dict, key: str, value: Any, where: str, keys: set[str]) -> None:
+        for v in value if isinstance(value, list) else [value]:
+            if v not in keys:
+                raise self.fail(obj, f"{where}.{key}", f"字段 {v!r} 不存在", f"no field {v!r}", key=key)
+
+    def condition(self, obj: Any, where: str, keys: set[str]) -> dict[str, Any]:
+        obj = self.mapping(obj, where)
+        self.known_keys(obj, {"field", *CONDITION_TESTS}, where)
+        self.field_ref(obj, "field", obj.get("field"), where, keys)
+        tests = [t for t in CONDITION_TESTS if t in obj]
+        if len(tests) != 1:
+            raise self.fail(obj, where, "条件须有且只有一个: in / present / gt",
+                            "a condition needs exactly one of: in / present / gt")
+        return dict(obj)
+
+    def rule(self, obj: Any, where: str, keys: set[str]) -> Rule:
+        obj = self.mapping(obj, where)
+        kind = obj.get("kind")
+        if kind not in RULE_KINDS:
+            raise self.fail(obj, f"{where}.kind", f"{kind!r} 不是规则类型（可用: {', '.join(RULE_KINDS)}）",
+                            f"{kind!r} is not a rule kind (allowed: {', '.join(RULE_KINDS)})", key="kind")
+        required, optional = RULE_KINDS[kind]
+        self.known_keys(obj, {"kind", "severity", "message_zh", "message_en", *required, *optional}, where)
+        for k in required:
+            if k not in obj:
+                raise self.fail(obj, f"{where}.{k}", f"{kind} 规则缺少 {k}", f"a {kind} rule needs {k}")
+        severity = obj.get("severity", "error")
+        if severity not in SEVERITIES:
+            raise self.fail(obj, f"{where}.severity", "应为 error 或 warning", "must be error or warning",
+                            key="severity")
+        params = {k: obj[k] for k in (*required, *optional) if k in obj}
+        if kind == "implies":
+            params["if"] = self.condition(obj["if"], f"{where}.if", keys)
+            params["then"] = self.condition(obj["then"], f"{where}.then", keys)
+        elif kind == "max_gap":
+            params["limit"] = self.duration(obj, "limit", obj["limit"], f"{where}.limit")
+        elif kind == "key_matches_date" and obj["format"] not in KEY_DATE_FORMATS:
+            raise self.fail(obj, f"{where}.format", f"可用: {', '.join(KEY_DATE_FORMATS)}",
+                            f"allowed: {', '.join(KEY_DATE_FORMATS)}", key="format")
+        elif kind == "ladder":
+            steps = obj["steps"]
+            if not isinstance(steps, list) or not steps or any(not isinstance(s, dict) or "level" not in s
+                                                               for s in steps):
+                raise self.fail(obj, f"{where}.steps", "每一级需要 level（最后一级可不写 up_to）",
+                                "every step needs a level (the last may omit up_to)", key="steps")
+            params["steps"] = [dict(s) for s in steps]
+        elif kind == "order" and (not isinstance(obj["fields"], list) or len(obj["fields"]) < 2):
+            raise self.fail(obj, f"{where}.fields", "至少需要两个字段", "needs at least two fields", key="fields")
+        for f in _rule_fields(kind, params):
+            if f not in keys:
+                raise self.fail(obj, where, f"字段 {f!r} 不存在", f"no field {f!r}")
+        return Rule(kind, params, severity, obj.get("message_zh"), obj.get("message_en"))
+
+    def deadline(self, obj: Any, where: str, keys: set[str]) -> Deadline:
+        obj = self.mapping(obj, where)
+        self.known_keys(obj, self.DEADLINE_KEYS, where)
+        did = self.text(obj, "id", where)
+        where = f"deadlines.{did}"
+        kind = obj.get("kind", "deadline")
+        if kind not in ("deadline", "anniversary"):
+            raise self.fail(obj, f"{where}.kind", "应为 deadline 或 anniversary", "must be deadline or anniversary",
+                            key="kind")
+        start = obj.get("from")
+        start = tuple(start) if isinstance(start, list) else (start,)
+        self.field_ref(obj, "from", list(start), where, keys)
+        when = {}
+        for k, v in (obj.get("when") or {}).items():
+            self.field_ref(obj["when"], k, k, f"{where}.when", keys)
+            when[k] = tuple(str(x) for x in (v if isinstance(v, list) else [v]))
+        done = obj.get("done")
+        if done is not None:
+            done = self.mapping(done, f"{where}.done")
+            if "later_record" in done:
+                lr = self.mapping(done["later_record"], f"{where}.done.later_record")
+                self.known_keys(lr, {"group", "date"}, f"{where}.done.later_record")
+                self.field_ref(lr, "group", lr.get("group"), f"{where}.done.later_record", keys)
+                self.field_ref(lr, "date", lr.get("date"), f"{where}.done.later_record", keys)
+                done = {"later_record": dict(lr)}
+            else:
+                done = self.condition(done, f"{where}.done", keys)
+        limit = self.duration(obj, "limit", obj["limit"], f"{where}.limit") if "limit" in obj else None
+        by_field, by = None, {}
+        if "limit_by" in obj:
+            lb = self.mapping(obj["limit_by"], f"{where}.limit_by")
+            self.known_keys(lb, {"field", "limits"}, f"{where}.limit_by")
+            by_field = lb.get("field")
+            self.field_ref(lb, "field", by_field, f"{where}.limit_by", keys)
+            limits = self.mapping(lb.get("limits"), f"{where}.limit_by.limits")
+            by = {str(k): self.duration(limits, k, v, f"{where}.limit_by.limits.{k}") for k, v in limits.items()}
+        if limit is None and not by:
+            raise self.fail(obj, where, "需要 limit 或 limit_by", "needs limit or limit_by")
+        return Deadline(id=did, name_zh=self.text(obj, "name_zh", where), name_en=self.text(obj, "name_en", where),
+                        start=start, kind=kind, when=when, done=done, limit=limit, limit_by_field=by_field,
+                        limit_by=by)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        raise DefinitionError(path, mark.line + 1 if mark else None, "YAML", f"格式错误: {e.problem}",
+                              f"syntax error: {e.problem}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise DefinitionError(path, None, "file", f"无法读取: {e}", f"cannot read: {e}") from None
+
+
+def load_definition(path: Path | str) -> Register:
+    """Load and check one full definition file."""
+    path = Path(path)
+    return _Checker(path).register(_read_yaml(path))
+
+
+def _apply_override(base: Register, doc: dict, path: Path) -> Register:
+    """A company's file with ``override: true`` changes options, labels, aliases, help and deadline limits.
+
+    It is applied to the built-in definition and the result is checked as a whole, so an override
+    cannot produce an inconsistent register.
+    """
+    checker = _Checker(path)
+    checker.known_keys(doc, {"id", "override", "version", "fields", "deadlines", "aliases"}, "override")
+    fields = {f.key: f for f in base.fields}
+    for key, changes in (doc.get("fields") or {}).items():
+        if key not in fields:
+            raise checker.fail(doc["fields"], f"fields.{key}", f"内置登记表 {base.id} 没有此字段",
+                               f"the built-in register {base.id} has no such field", key=key)
+        changes = checker.mapping(changes, f"fields.{key}")
+        checker.known_keys(changes, _Checker.FIELD_KEYS - {"key", "type"}, f"fields.{key}")
+        merged = _field_to_dict(fields[key]) | dict(changes)
+        fields[key] = checker.field(_with_line(merged, changes), f"fields.{key}")
+    deadlines = {d.id: d for d in base.deadlines}
+    keys = set(fields)
+    for did, changes in (doc.get("deadlines") or {}).items():
+        if did not in deadlines:
+            raise checker.fail(doc["deadlines"], f"deadlines.{did}", f"内置登记表 {base.id} 没有此时限规则",
+                               f"the built-in register {base.id} has no such deadline", key=did)
+        changes = checker.mapping(changes, f"deadlines.{did}")
+        merged = _deadline_to_dict(deadlines[did]) | dict(changes)
+        deadlines[did] = checker.deadline(_with_line(merged, changes), f"deadlines.{did}", keys)
+    return replace(base, fields=tuple(fields.values()), deadlines=tuple(deadlines.values()),
+                   version=doc.get("version", base.version),
+                   aliases=base.aliases + checker.names(doc, "aliases", "override"),
+                   source=f"{base.source} + {path}")
+
+
+def _with_line(d: dict, like: Any) -> _LineDict:
+    out = _LineDict(d)
+    out.line = getattr(like, "line", 0)
+    out.key_lines = getattr(like, "key_lines", {})
+    return out
+
+
+def _field_to_dict(f: Field) -> dict[str, Any]:
+    d: dict[str, Any] = {k: getattr(f, k) for k in _Checker.FIELD_KEYS if getattr(f, k) not in (None, (), False)}
+    d["aliases"] = list(f.aliases)
+    if f.options:
+        d["options"] = [{"value": o.value, "aliases": list(o.aliases)} for o in f.options]
+    return d
+
+
+def _deadline_to_dict(d: Deadline) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": d.id, "kind": d.kind, "name_zh": d.name_zh, "name_en": d.name_en,
+                           "from": list(d.start), "when": {k: list(v) for k, v in d.when.items()}}
+    if d.done is not None:
+        out["done"] = d.done
+    if d.limit is not None:
+        out["limit"] = str(d.limit)
+    if d.limit_by_field:
+        out["limit_by"] = {"field": d.limit_by_field, "limits": {k: str(v) for k, v in d.limit_by.items()}}
+    return out
+
+
+def load_registers(extra_dirs: Iterable[Path | str] = ()) -> dict[str, Register]:
+    """The built-in registers plus, in order, each company folder's new registers and overrides."""
+    registers: dict[str, Register] = {}
+    for path in sorted(BUILTIN_DIR.glob("*.yaml")):
+        reg = load_definition(path)
+        registers[reg.id] = reg
+    for folder in extra_dirs:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise DefinitionError(folder, None, "folder", "登记表定义文件夹不存在", "no such definitions folder")
+        for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+            doc = _read_yaml(path)
+            if isinstance(doc, dict) and doc.get("override"):
+                base_id = doc.get("id")
+                if base_id not in registers:
+                    raise DefinitionError(path, _line(doc, "id"), "id", f"没有可覆盖的登记表 {base_id!r}",
+                                          f"no register {base_id!r} to override")
+                registers[base_id] = _apply_override(registers[base_id], doc, path)
+            else:
+                reg = _Checker(path).register(doc)
+                registers[reg.id] = reg
+    return registers

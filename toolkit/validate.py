@@ -1,0 +1,334 @@
+"""Checking register sheets against their definitions, column by column.
+
+Every check is a boolean mask over a sheet's rows, computed on whole columns; a mask becomes
+findings in one step. The finding codes reuse the Frictionless vocabulary (type-error,
+constraint-error, missing-cell, unique-error, row-constraint, missing-label, extra-label,
+duplicate-label) with one of our own, ``assumed-value``, for values read by an assumption.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .coerce import as_text
+from .definitions import KEY_DATE_FORMATS, Field, Rule
+from .describe import condition_text, requirement_text
+from .reader import SheetRead, column_letter
+
+FINDING_COLUMNS = ["file", "sheet", "row", "column", "field", "value", "code", "severity", "message_zh", "message_en"]
+
+TYPE_MESSAGES = {
+    "text": ("无法识别", "cannot be read"),
+    "integer": ("不是整数", "is not a whole number"),
+    "decimal": ("不是数字", "is not a number"),
+    "date": ("无法识别为日期（请填写如 2026-03-05）", "is not a date (write e.g. 2026-03-05)"),
+    "datetime": ("无法识别为日期时间（请填写如 2026-03-05 09:30）", "is not a date and time (e.g. 2026-03-05 09:30)"),
+    "time": ("无法识别为时间（请填写如 08:30）", "is not a time of day (e.g. 08:30)"),
+    "phone": ("不是有效的手机号或座机号（座机须带区号）", "is not a valid mobile or landline number (landlines need the area code)"),
+    "email": ("不是有效的电子邮箱", "is not a valid email address"),
+    "id_number": ("不是有效的18位居民身份证号（格式、出生日期或校验位不符）",
+                  "is not a valid 18-digit resident ID (format, birth date or check digit is wrong)"),
+}
+
+
+def empty_findings() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in FINDING_COLUMNS})
+
+
+def _show(values: pd.Series, f: Field | None = None) -> pd.Series:
+    """Typed values as staff would write them, for messages."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        fmt = "%Y-%m-%d %H:%M" if f is not None and f.type == "datetime" else "%Y-%m-%d"
+        return values.dt.strftime(fmt).fillna("")
+    if f is not None and f.type == "time":
+        minutes = values.astype("Float64")
+        return ((minutes // 60).astype("Int64").astype(str).str.zfill(2) + ":" +
+                (minutes % 60).astype("Int64").astype(str).str.zfill(2)).fillna("")
+    return values.astype(object).where(values.notna(), "").astype(str)
+
+
+class _Collector:
+    """Gathers the findings of one sheet as column-wise frames."""
+
+    def __init__(self, sheet: SheetRead) -> None:
+        self.sheet = sheet
+        self.reg = sheet.register
+        self.frames: list[pd.DataFrame] = []
+        self.text = {k: as_text(sheet.raw[k]) for k in self.reg.field_keys}
+        self.rows = pd.Series(sheet.data.index, index=sheet.data.index)
+
+    def add(self, mask: pd.Series, field_key: str, code: str, severity: str,
+            zh: pd.Series | str, en: pd.Series | str, value: pd.Series | None = None) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return
+        f = self.reg.field(field_key)
+        rows = self.rows[mask]
+        values = (value if value is not None else self.text[field_key])[mask].astype(str)
+        zh = zh[mask] if isinstance(zh, pd.Series) else zh
+        en = en[mask] if isinstance(en, pd.Series) else en
+        prefix_zh = "第" + rows.astype(str) + f"行「{f.label_zh}」: "
+        prefix_en = "Row " + rows.astype(str) + f", {f.label_en}: "
+        self.frames.append(pd.DataFrame({
+            "file": self.sheet.file, "sheet": self.sheet.sheet, "row": rows.astype("int64"),
+            "column": self.sheet.column_of(field_key), "field": field_key, "value": values,
+            "code": code, "severity": severity, "message_zh": prefix_zh + zh, "message_en": prefix_en + en,
+        }))
+
+    def add_sheet_level(self, column: str, field_key: str, value: str, code: str, severity: str,
+                        zh: str, en: str) -> None:
+        row = self.sheet.header_row
+        self.frames.append(pd.DataFrame([{
+            "file": self.sheet.file, "sheet": self.sheet.sheet, "row": row, "column": column, "field": field_key,
+            "value": value, "code": code, "severity": severity,
+            "message_zh": f"第{row}行（表头）: {zh}", "message_en": f"Row {row} (header): {en}",
+        }]))
+
+    def result(self) -> pd.DataFrame:
+        if not self.frames:
+            return empty_findings()
+        return pd.concat(self.frames, ignore_index=True)[FINDING_COLUMNS]
+
+
+def _check_headers(c: _Collector) -> None:
+    sheet, reg = c.sheet, c.reg
+    for key in sheet.missing_fields:
+        f = reg.field(key)
+        if f.required:
+            c.add_sheet_level("", key, "", "missing-label", "error",
+                              f"缺少必填列「{f.label_zh}」", f"the required column {f.label_en} ({f.label_zh}) is missing")
+    optional_missing = [reg.field(k) for k in sheet.missing_fields if not reg.field(k).required]
+    if optional_missing:
+        c.add_sheet_level("", "", "", "missing-label", "warning",
+                          "缺少列: " + "、".join(f"「{f.label_zh}」" for f in optional_missing),
+                          "missing columns: " + ", ".join(f.label_en for f in optional_missing))
+    for text, col in sheet.extra_columns.items():
+        c.add_sheet_level(column_letter(col), "", text, "extra-label", "warning",
+                          f"「{text}」不是{reg.name_zh}的列，数据已保留但不校验",
+                          f"{text!r} is not a column of {reg.name_en}; its values are kept but not checked")
+    for text, col in sheet.duplicate_columns.items():
+        c.add_sheet_level(column_letter(col), "", text, "duplicate-label", "warning",
+                          f"「{text}」与另一列是同一字段，只读取第一列",
+                          f"{text!r} is the same field as another column; only the first one is read")
+
+
+def _check_fields(c: _Collector) -> None:
+    sheet = c.sheet
+    for f in c.reg.fields:
+        if f.key not in sheet.columns:
+            continue
+        data, text = sheet.data[f.key], c.text[f.key]
+        present = text != ""
+        if f.required:
+            c.add(~present, f.key, "missing-cell", "error", "必填项为空", "required but empty")
+        bad = sheet.bad[f.key]
+        if f.type == "choice":
+            options = "、".join(f.option_values)
+            c.add(bad, f.key, "constraint-error", "error", text + f" 不在可选项中（可选: {options}）",
+                  text + f" is not one of the options ({', '.join(f.option_values)})")
+        else:
+            zh, en = TYPE_MESSAGES[f.type]
+            c.add(bad, f.key, "type-error", "error", text + " " + zh, text + " " + en)
+        guessed = sheet.guessed[f.key]
+        if guessed.any():
+            shown = _show(data, f)
+            if f.type in ("date", "datetime"):
+                c.add(guessed, f.key, "assumed-value", "warning", text + " 未写年份，已按 " + shown + " 读取，请核对",
+                      text + " has no year; read as " + shown + ", please check")
+            else:
+                c.add(guessed, f.key, "assumed-value", "warning",
+                      text + " 已按 " + shown + " 读取（Excel 把号码存成数字时会去掉开头的0），请核对",
+                      text + " read as " + shown + " (Excel drops the leading 0 of numbers), please check")
+        if f.min is not None or f.max is not None:
+            low = f.min if f.min is not None else float("-inf")
+            high = f.max if f.max is not None else float("inf")
+            out = data.notna() & ((data.astype("Float64") < low) | (data.astype("Float64") > high))
+            rng = f"{'' if f.min is None else f.min}–{'' if f.max is None else f.max}"
+            c.add(out, f.key, "constraint-error", "error", text + f" 超出范围（{rng}）", text + f" is out of range ({rng})")
+        if f.max_length is not None:
+            long = text.str.len() > f.max_length
+            c.add(long, f.key, "constraint-error", "error", f"超过{f.max_length}个字", f"longer than {f.max_length} characters")
+        if f.pattern is not None:
+            ok = data.astype(object).where(data.notna(), "").astype(str).str.fullmatch(f.pattern)
+            shape_zh = f.pattern_zh or f"应符合 {f.pattern}"
+            shape_en = f.pattern_en or f"must match {f.pattern}"
+            c.add(data.notna() & ~ok, f.key, "constraint-error", "error", text + f" 格式不符: {shape_zh}",
+                  text + f" has the wrong form: {shape_en}")
+
+
+def _check_unique(c: _Collector) -> None:
+    key = list(c.reg.key)
+    if not key or any(k not in c.sheet.columns for k in key):
+        return
+    data = c.sheet.data[key]
+    parts = [c.text[k].str.casefold() if c.reg.field(k).type == "text" else _show(data[k], c.reg.field(k))
+             for k in key]
+    complete = pd.concat([c.sheet.data[k].notna() for k in key], axis=1).all(axis=1)
+    frame = pd.concat(parts, axis=1)[complete]
+    if frame.empty:
+        return
+    frame.columns = key
+    dup = frame.duplicated(keep="first")
+    if not dup.any():
+        return
+    first_row = pd.Series(frame.index, index=frame.index).groupby([frame[k] for k in key]).transform("first")
+    mask = pd.Series(False, index=c.rows.index)
+    mask[dup[dup].index] = True
+    first = first_row.reindex(c.rows.index).astype("Int64").astype(str)
+    if len(key) == 1:
+        c.add(mask, key[0], "unique-error", "error", c.text[key[0]] + " 与第" + first + "行重复",
+              c.text[key[0]] + " repeats row " + first)
+    else:
+        names_zh = "、".join(c.reg.field(k).label_zh for k in key)
+        names_en = ", ".join(c.reg.field(k).label_en for k in key)
+        c.add(mask, key[0], "unique-error", "error", "与第" + first + f"行重复（{names_zh}相同）",
+              "repeats row " + first + f" (same {names_en})")
+
+
+def _condition(c: _Collector, cond: dict) -> pd.Series:
+    values = c.sheet.data[cond["field"]]
+    if "in" in cond:
+        return values.isin([str(v) for v in cond["in"]])
+    if "gt" in cond:
+        return values.astype("Float64").gt(cond["gt"]).fillna(False).astype(bool)
+    return values.notna() & (c.text[cond["field"]] != "")
+
+
+def _rule_order(c: _Collector, rule: Rule) -> None:
+    reg, data = c.reg, c.sheet.data
+    prev = pd.Series(pd.NaT, index=data.index, dtype="datetime64[ns]")
+    prev_label = pd.Series("", index=data.index, dtype=object)
+    prev_label_en = pd.Series("", index=data.index, dtype=object)
+    for key in rule.params["fields"]:
+        if key not in c.sheet.columns:
+            continue
+        f = reg.field(key)
+        cur = data[key]
+        early = cur.notna() & prev.notna() & (cur < prev)
+        shown_prev, shown_cur = _show(prev, f), _show(cur, f)
+        c.add(early, key, "row-constraint", rule.severity,
+              shown_cur + " 早于「" + prev_label + "」" + shown_prev,
+              shown_cur + " is earlier than " + prev_label_en + " " + shown_prev)
+        later = cur.notna() & (prev.isna() | (cur > prev))
+        prev = prev.where(~later, cur)
+        prev_label = prev_label.where(~later, f.label_zh)
+        prev_label_en = prev_label_en.where(~later, f.label_en)
+
+
+def _rule_implies(c: _Collector, rule: Rule) -> None:
+    p = rule.params
+    if p["if"]["field"] not in c.sheet.columns:
+        return
+    failing = _condition(c, p["if"]) & ~_condition(c, p["then"])
+    if_f = c.reg.field(p["if"]["field"])
+    actual = _show(c.sheet.data[if_f.key], if_f)
+    if "present" in p["if"]:
+        if_zh, if_en = condition_text(c.reg, p["if"])
+    else:
+        if_zh = pd.Series(f"「{if_f.label_zh}」为「", index=actual.index) + actual + "」"
+        if_en = pd.Series(f"{if_f.label_en} is ", index=actual.index) + actual
+    then_zh, then_en = requirement_text(c.reg, p["then"])
+    zh = if_zh + "时，" + then_zh + (f"（{rule.message_zh}）" if rule.message_zh else "")
+    en = "when " + if_en + ", " + then_en + (f" ({rule.message_en})" if rule.message_en else "")
+    c.add(failing, p["then"]["field"], "row-constraint", rule.severity, zh, en)
+
+
+def _gap_in_unit(later: pd.Series, earlier: pd.Series, unit: str) -> pd.Series:
+    seconds = (later - earlier).dt.total_seconds()
+    return seconds / {"minutes": 60, "hours": 3600, "days": 86400}[unit]
+
+
+def _rule_max_gap(c: _Collector, rule: Rule) -> None:
+    p, data = rule.params, c.sheet.data
+    if p["from"] not in c.sheet.columns or p["to"] not in c.sheet.columns:
+        return
+    limit = p["limit"]
+    gap = _gap_in_unit(data[p["to"]], data[p["from"]], limit.unit)
+    too_long = gap.notna() & (gap > limit.amount)
+    f_from, f_to = c.reg.field(p["from"]), c.reg.field(p["to"])
+    shown_gap = gap.round(1).astype(str).str.replace(r"\.0$", "", regex=True)
+    unit_zh = {"minutes": "分钟", "hours": "小时", "days": "天"}[limit.unit]
+    zh = (_show(data[p["to"]], f_to) + f" 距「{f_from.label_zh}」" + _show(data[p["from"]], f_from) + " 已 "
+          + shown_gap + f" {unit_zh}，超过{limit.zh}" + (f"：{rule.message_zh}" if rule.message_zh else ""))
+    en = (_show(data[p["to"]], f_to) + " is " + shown_gap + f" {limit.unit} after {f_from.label_en} "
+          + _show(data[p["from"]], f_from) + f", more than {limit}" + (f": {rule.message_en}" if rule.message_en else ""))
+    c.add(too_long, p["to"], "row-constraint", rule.severity, zh, en)
+
+
+def _rule_ladder(c: _Collector, rule: Rule) -> None:
+    p, data = rule.params, c.sheet.data
+    levels = [s["level"] for s in p["steps"]]
+    amount = data[p["amount"]].astype("Float64")
+    needed = pd.Series(len(levels) - 1, index=data.index, dtype="Int64")
+    for i in reversed(range(len(levels))):
+        up_to = p["steps"][i].get("up_to")
+        if up_to is not None:
+            needed = needed.mask(amount <= up_to, i)
+    rank = data[p["field"]].map({lv: i for i, lv in enumerate(levels)}).astype("Int64")
+    too_low = amount.notna() & rank.notna() & (rank < needed)
+    needed_level = needed.map(dict(enumerate(levels))).astype(object)
+    actual = _show(data[p["field"]])
+    shown_amount = _show(amount).str.replace(r"\.0$", "", regex=True)
+    f_amount = c.reg.field(p["amount"])
+    c.add(too_low, p["field"], "row-constraint", rule.severity,
+          f"{f_amount.label_zh} " + shown_amount + " 须由「" + needed_level + "」或以上核决，当前为「" + actual + "」",
+          f"{f_amount.label_en} " + shown_amount + " needs approval by " + needed_level + " or above, not " + actual)
+
+
+def _rule_key_matches_date(c: _Collector, rule: Rule) -> None:
+    p, data = rule.params, c.sheet.data
+    fmt = KEY_DATE_FORMATS[p["format"]]
+    expected = data[p["date"]].dt.strftime(fmt)
+    key = data[p["field"]].astype(object).where(data[p["field"]].notna(), "").astype(str)
+    width = len(pd.Timestamp(2000, 1, 1).strftime(fmt))
+    wrong = expected.notna() & (key != "") & (key.str[:width] != expected)
+    f_date = c.reg.field(p["date"])
+    shown = _show(data[p["date"]], f_date)
+    c.add(wrong, p["field"], "row-constraint", rule.severity,
+          key + f" 应以「{f_date.label_zh}」的年月 " + expected.fillna("") + " 开头（" + shown + "）",
+          key + f" should start with {p['format']} of {f_date.label_en}: " + expected.fillna("") + " (" + shown + ")")
+
+
+def _rule_duration(c: _Collector, rule: Rule) -> None:
+    p, data = rule.params, c.sheet.data
+    tol = float(p.get("tolerance", 0))
+    start, end = data[p["start"]].astype("Float64"), data[p["end"]].astype("Float64")
+    hours = data[p["hours"]].astype("Float64")
+    span = ((end - start) % 1440) / 60
+    span = span.mask((span == 0) & (hours == 24), 24.0)
+    wrong = span.notna() & hours.notna() & ((span - hours).abs() > tol + 1e-9)
+    f_start, f_end = c.reg.field(p["start"]), c.reg.field(p["end"])
+    shown_span = span.round(2).astype(str).str.replace(r"\.0$", "", regex=True)
+    times = _show(data[p["start"]], f_start) + "–" + _show(data[p["end"]], f_end)
+    c.add(wrong, p["hours"], "row-constraint", rule.severity,
+          c.text[p["hours"]] + " 与 " + times + " 的 " + shown_span + f" 小时不符（允许±{tol:g}小时）",
+          c.text[p["hours"]] + " does not agree with " + times + " = " + shown_span + f" h (±{tol:g} h)")
+
+
+RULE_CHECKS = {
+    "order": _rule_order, "implies": _rule_implies, "max_gap": _rule_max_gap, "ladder": _rule_ladder,
+    "key_matches_date": _rule_key_matches_date, "duration_matches": _rule_duration,
+}
+
+
+def validate_sheet(sheet: SheetRead) -> pd.DataFrame:
+    """All findings of one register sheet, sorted by row and column."""
+    c = _Collector(sheet)
+    _check_headers(c)
+    _check_fields(c)
+    _check_unique(c)
+    for rule in sheet.register.rules:
+        if all(k in sheet.columns for k in rule.fields()) or rule.kind == "order":
+            RULE_CHECKS[rule.kind](c, rule)
+    findings = c.result()
+    if findings.empty:
+        return findings
+    findings["_width"] = findings["column"].str.len()
+    return findings.sort_values(["row", "_width", "column"], kind="stable").drop(columns="_width").reset_index(drop=True)
+
+
+def validate_sheets(sheets: list[SheetRead]) -> pd.DataFrame:
+    frames = [validate_sheet(s) for s in sheets]
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else empty_findings()
+
