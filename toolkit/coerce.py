@@ -33,7 +33,7 @@ class Parsed:
 def normalize_text(value: str) -> str:
     """Full-width to half-width, traditional to simplified, inner whitespace folded."""
     text = unicodedata.normalize("NFKC", str(value))
-    text = zhconv.convert(text, "zh-cn")
+    text = zhconv.convert(text, "zh-hans")
     return " ".join(text.split())
 
 

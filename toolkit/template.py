@@ -41,6 +41,11 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
 
 
+def is_missing(value: object) -> bool:
+    """None, NaN and NaT: cells to leave empty."""
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
 def header_label(f: Field) -> str:
     return f"{f.label_zh}*" if f.required else f.label_zh
 
@@ -186,7 +191,7 @@ class _TemplateWriter:
                 continue
             for offset, value in enumerate(records[f.key].tolist()):
                 row = 2 + offset
-                if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+                if is_missing(value):
                     continue
                 if isinstance(value, dt.datetime | dt.date | dt.time | pd.Timestamp):
                     fmt = date_fmts.get(f.type, date_fmts["date"])

@@ -1,0 +1,85 @@
+"""Annotated copies: the store's workbook with bad cells marked, written beside it, never over it.
+
+openpyxl edits a copy of the workbook (so staff see their own layout); a legacy .xls, which
+openpyxl cannot open, is copied value by value into a new workbook first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import python_calamine as calamine
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
+from openpyxl.worksheet.hyperlink import Hyperlink
+
+from .check import summary_zh
+from .files import atomic_path
+from .reader import ANNOTATED_SUFFIX, WorkbookRead
+
+RESULT_SHEET = "校验结果"
+FILLS = {"error": PatternFill("solid", fgColor="FFC7CE"), "warning": PatternFill("solid", fgColor="FFEB9C")}
+SEVERITY_ZH = {"error": "错误", "warning": "警告"}
+
+
+def annotated_path(source: Path) -> Path:
+    return source.with_name(f"{source.stem}{ANNOTATED_SUFFIX}.xlsx")
+
+
+def _open_copy(source: Path) -> openpyxl.Workbook:
+    if source.suffix.lower() != ".xls":
+        return openpyxl.load_workbook(source)
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    legacy = calamine.CalamineWorkbook.from_path(str(source))
+    try:
+        for name in legacy.sheet_names:
+            ws = book.create_sheet(name)
+            for row in legacy.get_sheet_by_name(name).to_python(skip_empty_area=False):
+                ws.append([None if v == "" else v for v in row])
+    finally:
+        legacy.close()
+    return book
+
+
+def annotate_workbook(workbook: WorkbookRead, findings: pd.DataFrame) -> Path:
+    """Write ``<name>_校验结果.xlsx`` beside the source; returns its path."""
+    source = workbook.path
+    target = annotated_path(source)
+    book = _open_copy(source)
+    if RESULT_SHEET in book.sheetnames:
+        book.remove(book[RESULT_SHEET])
+    for (sheet, row, column), group in findings.groupby(["sheet", "row", "column"], sort=False):
+        if sheet not in book.sheetnames:
+            continue
+        cell = book[sheet][f"{column or 'A'}{int(row)}"]
+        severity = "error" if (group["severity"] == "error").any() else "warning"
+        cell.fill = FILLS[severity]
+        text = "\n".join(f"[{SEVERITY_ZH[s]}] {zh}\n{en}" for s, zh, en in
+                         zip(group["severity"], group["message_zh"], group["message_en"], strict=True))
+        comment = Comment(text, "taizhang")
+        comment.width, comment.height = 320, 60 + 40 * len(group)
+        cell.comment = comment
+    ws = book.create_sheet(RESULT_SHEET, 0)
+    errors = int((findings["severity"] == "error").sum())
+    warnings = int((findings["severity"] == "warning").sum())
+    ws.append([f"{source.name}: {summary_zh(errors, warnings)}"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append(["工作表", "行", "列", "字段", "级别", "问题", "Problem", "填写的值"])
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    link_font = Font(color="0563C1", underline="single")
+    for f in findings.itertuples(index=False):
+        ws.append([f.sheet, int(f.row), f.column, f.field, SEVERITY_ZH[f.severity], f.message_zh, f.message_en, f.value])
+        target_cell = ws.cell(ws.max_row, 1)
+        target_cell.hyperlink = Hyperlink(ref=target_cell.coordinate, location=f"'{f.sheet}'!{f.column or 'A'}{int(f.row)}")
+        target_cell.font = link_font
+    for col, width in zip("ABCDEFGH", (18, 6, 5, 16, 6, 60, 60, 20), strict=True):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A3"
+    book.active = 0
+    with atomic_path(target) as tmp:
+        book.save(tmp)
+    return target

@@ -1,0 +1,56 @@
+"""Checking files and folders: read every workbook, validate every register sheet.
+
+This is the one function the CLI's ``validate`` and the Excel buttons call. One bad workbook never
+stops the others: it is listed with its status and the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .definitions import Register
+from .reader import WorkbookRead, find_workbooks, read_workbook
+from .validate import empty_findings, validate_sheets
+
+
+@dataclass
+class CheckResult:
+    workbooks: list[WorkbookRead]
+    findings: pd.DataFrame
+
+    @property
+    def errors(self) -> int:
+        return int((self.findings["severity"] == "error").sum())
+
+    @property
+    def warnings(self) -> int:
+        return int((self.findings["severity"] == "warning").sum())
+
+    @property
+    def readable(self) -> list[WorkbookRead]:
+        return [w for w in self.workbooks if w.status == "ok"]
+
+    def findings_of(self, workbook: WorkbookRead) -> pd.DataFrame:
+        return self.findings[self.findings["file"] == str(workbook.path)]
+
+
+def check_paths(
+    paths: list[Path | str], registers: dict[str, Register], reference_year: int | None = None,
+) -> CheckResult:
+    """Read and validate every workbook found under ``paths``."""
+    workbooks = [read_workbook(p, registers, reference_year) for p in find_workbooks(paths)]
+    frames = [validate_sheets(w.sheets) for w in workbooks if w.status == "ok"]
+    frames = [f for f in frames if not f.empty]
+    findings = pd.concat(frames, ignore_index=True) if frames else empty_findings()
+    return CheckResult(workbooks, findings)
+
+
+def summary_zh(errors: int, warnings: int) -> str:
+    return f"{errors} 个错误，{warnings} 个警告" if errors or warnings else "未发现问题"
+
+
+def summary_en(errors: int, warnings: int) -> str:
+    return f"{errors} errors, {warnings} warnings" if errors or warnings else "no problems found"

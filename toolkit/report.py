@@ -1,0 +1,72 @@
+"""What a check run tells people: a readable report on the terminal, or the JSON contract for scripts.
+
+The JSON shape is a contract other systems rely on (README, "validate --json"): keep it stable.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .check import CheckResult, summary_en, summary_zh
+
+STATUS_ZH = {"ok": "已读取", "unusable": "无法读取", "ignored": "已忽略"}
+
+
+def result_json(result: CheckResult) -> dict[str, Any]:
+    files = [{
+        "path": str(w.path), "status": w.status,
+        "registers": sorted({s.register.id for s in w.sheets}),
+        "message": w.message,
+    } for w in result.workbooks]
+    findings = [
+        {"file": f.file, "sheet": f.sheet, "row": int(f.row), "column": f.column, "field": f.field,
+         "value": f.value, "code": f.code, "severity": f.severity, "message_zh": f.message_zh,
+         "message_en": f.message_en}
+        for f in result.findings.itertuples(index=False)
+    ]
+    return {"files": files, "findings": findings}
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2)
+
+
+def print_report(result: CheckResult, console: Console, lang: str = "zh", max_rows: int = 20) -> None:
+    message = "message_zh" if lang == "zh" else "message_en"
+    for w in result.workbooks:
+        if w.status == "ignored":
+            continue
+        if w.status == "unusable":
+            console.print(f"[bold red]✗ {w.path}[/]: {w.message_zh if lang == 'zh' else w.message_en}")
+            continue
+        findings = result.findings_of(w)
+        errors = int((findings["severity"] == "error").sum())
+        warnings = int((findings["severity"] == "warning").sum())
+        sheets = "、".join(f"{s.sheet}({s.register.id}, {s.rows_read}行)" for s in w.sheets)
+        mark = "[bold red]✗" if errors else ("[yellow]!" if warnings else "[green]✓")
+        summary = summary_zh(errors, warnings) if lang == "zh" else summary_en(errors, warnings)
+        console.print(f"{mark} {w.path}[/]: {sheets} — {summary}")
+        if findings.empty:
+            continue
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        for col in ("工作表", "行", "列", "级别", "问题") if lang == "zh" else ("sheet", "row", "col", "level", "problem"):
+            table.add_column(col, overflow="fold")
+        for f in findings.head(max_rows).itertuples(index=False):
+            level = ("错误" if f.severity == "error" else "警告") if lang == "zh" else f.severity
+            style = "red" if f.severity == "error" else "yellow"
+            table.add_row(f.sheet, str(f.row), f.column, f"[{style}]{level}[/]", getattr(f, message))
+        console.print(table)
+        if len(findings) > max_rows:
+            more = len(findings) - max_rows
+            console.print(f"  … 另有 {more} 条，用 --max-rows 0 显示全部，或 --annotate 生成标注副本"
+                          if lang == "zh" else f"  … {more} more; --max-rows 0 shows all, --annotate marks the cells")
+    ok = len(result.readable)
+    unusable = sum(w.status == "unusable" for w in result.workbooks)
+    console.print(
+        f"共 {len(result.workbooks)} 个文件: {ok} 个已读取，{unusable} 个无法读取；{summary_zh(result.errors, result.warnings)}"
+        if lang == "zh" else
+        f"{len(result.workbooks)} files: {ok} read, {unusable} unusable; {summary_en(result.errors, result.warnings)}")
