@@ -1,0 +1,183 @@
+"""Reading what staff really send: title rows, renamed and traditional headers, footers, odd files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import msoffcrypto.format.ooxml
+import pytest
+import xlwt
+
+from tests.conftest import COMPLAINT_HEADER, complaint, write_workbook
+from toolkit.check import check_paths
+from toolkit.reader import read_workbook
+from toolkit.template import write_register_workbook
+
+
+def test_a_store_that_kept_the_title_row_and_a_blank_line_above_the_header(tmp_path, registers):
+    path = write_workbook(tmp_path / "朝阳店投诉.xlsx", {"十月": [
+        ["朝阳店客户投诉登记表（2026年11月）"], [], COMPLAINT_HEADER, complaint(), complaint(no="2611002")]})
+    book = read_workbook(path, registers)
+    assert book.status == "ok"
+    (sheet,) = book.sheets
+    assert sheet.register.id == "complaints" and sheet.header_row == 3
+    assert list(sheet.data.index) == [4, 5]  # Excel's row numbers
+    assert sheet.data.loc[4, "received_date"] == dt.datetime(2026, 11, 3)
+
+
+def test_a_renamed_column_and_an_extra_column_are_matched_and_kept(tmp_path, registers):
+    header = [("电话" if h == "联系方式" else "投诉类型" if h == "类型" else h) for h in COMPLAINT_HEADER] + ["录入人"]
+    path = write_workbook(tmp_path / "a.xlsx", {"Sheet1": [header, complaint() + ["小张"]]})
+    (sheet,) = read_workbook(path, registers).sheets
+    assert sheet.columns["phone"] == 7 and sheet.columns["category"] == 2
+    assert sheet.extra_columns == {"录入人": 16}
+    assert sheet.raw.loc[2, "录入人"] == "小张"
+    findings = check_paths([path], registers).findings
+    extra = findings[findings["code"] == "extra-label"]
+    assert list(extra["column"]) == ["Q"] and "录入人" in extra["message_zh"].iloc[0]
+
+
+def test_headers_in_traditional_characters_full_width_and_with_line_breaks(tmp_path, registers):
+    header = list(COMPLAINT_HEADER)
+    header[0] = "投訴\n編號"
+    header[7] = "聯繫電話"
+    header[11] = "處理　狀態 *"
+    header[14] = "赔偿金额（元）"
+    path = write_workbook(tmp_path / "a.xlsx", {"Sheet1": [header, complaint(category="諮詢", status=" 處理中 ")]})
+    (sheet,) = read_workbook(path, registers).sheets
+    assert {"complaint_no", "phone", "status", "compensation"} <= set(sheet.columns)
+    assert sheet.data.loc[2, "category"] == "咨询" and sheet.data.loc[2, "status"] == "处理中"
+    assert sheet.missing_fields == ["return_visit_date", "return_visit_result"]
+
+
+def test_a_missing_required_column_is_reported_once_on_the_header(tmp_path, registers):
+    header = [h for h in COMPLAINT_HEADER if h != "投诉主题"]
+    row = complaint()
+    del row[4]
+    path = write_workbook(tmp_path / "a.xlsx", {"Sheet1": [header, row]})
+    findings = check_paths([path], registers).findings
+    missing = findings[(findings["code"] == "missing-label") & (findings["severity"] == "error")]
+    assert len(missing) == 1 and missing["field"].iloc[0] == "subject" and missing["row"].iloc[0] == 1
+    assert "缺少必填列「投诉主题」" in missing["message_zh"].iloc[0]
+
+
+def test_blank_rows_signature_lines_and_totals_are_skipped_and_accounted_for(tmp_path, registers):
+    rows = [COMPLAINT_HEADER, complaint(), [], complaint(no="2611002"), [None] * 5, ["合计", None, None, 2],
+            ["制表人：王芳", None, None, "审核：李明"], ["注：本表每月5日前报总部"]]
+    path = write_workbook(tmp_path / "a.xlsx", {"Sheet1": rows})
+    (sheet,) = read_workbook(path, registers).sheets
+    assert sheet.rows_read == 2
+    assert [r for r, _ in sheet.skipped] == [3, 5, 6, 7, 8]
+    assert sheet.rows_read + len(sheet.skipped) == len(rows) - 1
+    assert check_paths([path], registers).errors == 0
+
+
+def test_dates_phones_and_numbers_as_staff_type_them(tmp_path, registers):
+    typed = [("2026/11/5", "138 0013 8000"), ("2026-11-05", "138-0013-8000"), ("2026.11.5", "+86 138 0013 8000"),
+             ("2026年11月5日", 13800138000), (dt.datetime(2026, 11, 5, 9, 30), "１３８００１３８０００"),
+             (46331, "010-12345678")]
+    rows = [COMPLAINT_HEADER] + [complaint(no=f"261100{i}", received=d, phone=p, compensation="1,200", approver="部门经理")
+                                 for i, (d, p) in enumerate(typed)]
+    path = write_workbook(tmp_path / "a.xlsx", {"Sheet1": rows})
+    (sheet,) = read_workbook(path, registers).sheets
+    assert set(sheet.data["received_date"]) == {dt.datetime(2026, 11, 5)}
+    assert list(sheet.data["phone"]) == ["13800138000"] * 5 + ["010-12345678"]
+    assert list(sheet.data["compensation"]) == [1200.0] * 6
+    result = check_paths([path], registers)
+    assert result.findings[result.findings["severity"] == "error"].empty, result.findings["message_zh"].tolist()
+
+
+def test_a_workbook_with_two_register_sheets_beside_an_instructions_sheet(tmp_path, registers):
+    service_header = ["服务单号", "服务请求日期", "客户姓名", "联系电话", "服务类型", "服务完成情况"]
+    path = write_workbook(tmp_path / "a.xlsx", {
+        "说明": [["填写说明"], ["字段", "含义"], ["投诉编号", "年月+流水号"]],
+        "投诉": [COMPLAINT_HEADER, complaint()],
+        "售后": [service_header, ["S001", dt.date(2026, 11, 2), "李娜", "13900139000", "维修", "进行中"]],
+    })
+    book = read_workbook(path, registers)
+    assert [(s.sheet, s.register.id) for s in book.sheets] == [("投诉", "complaints"), ("售后", "service")]
+    assert book.other_sheets == ["说明"]
+
+
+def test_a_template_filled_by_a_store_is_recognised_by_its_metadata(tmp_path, registers):
+    import pandas as pd
+
+    records = pd.DataFrame({"complaint_no": ["2611001"], "received_date": [dt.date(2026, 11, 3)],
+                            "category": ["投诉"], "subject": ["服务态度"], "status": ["待处理"]})
+    path = write_register_workbook(tmp_path / "t.xlsx", [registers["complaints"]], "001", "朝阳店",
+                                   {"complaints": records})
+    book = read_workbook(path, registers)
+    (sheet,) = book.sheets
+    assert sheet.detected_by == "metadata" and (sheet.store_code, sheet.store_name) == ("001", "朝阳店")
+    assert book.other_sheets == ["填写说明"]
+    assert sheet.rows_read == 1
+
+
+def test_an_old_xls_workbook_is_read(tmp_path, registers):
+    book = xlwt.Workbook()
+    ws = book.add_sheet("投诉")
+    date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for c, h in enumerate(COMPLAINT_HEADER):
+        ws.write(0, c, h)
+    for c, v in enumerate(complaint(received=None)):
+        if v is not None:
+            ws.write(1, c, v)
+    ws.write(1, 1, dt.datetime(2026, 11, 3), date_style)
+    path = tmp_path / "old.xls"
+    book.save(str(path))
+    (sheet,) = read_workbook(path, registers).sheets
+    assert sheet.register.id == "complaints"
+    assert sheet.data.loc[2, "received_date"] == dt.datetime(2026, 11, 3)
+    assert sheet.data.loc[2, "phone"] == "13800138000"
+
+
+def _encrypt(source, target, password="1234"):
+    with open(source, "rb") as plain, open(target, "wb") as locked:
+        office = msoffcrypto.format.ooxml.OOXMLFile(plain)
+        office.encrypt(password, locked)
+
+
+def test_a_password_protected_file_is_explained_and_does_not_stop_the_others(tmp_path, registers):
+    good = write_workbook(tmp_path / "good.xlsx", {"Sheet1": [COMPLAINT_HEADER, complaint()]})
+    _encrypt(good, tmp_path / "locked.xlsx")
+    result = check_paths([tmp_path], registers)
+    status = {w.path.name: w for w in result.workbooks}
+    assert status["good.xlsx"].status == "ok"
+    assert status["locked.xlsx"].status == "unusable"
+    assert "文件已加密，请去除密码后重新提交" in status["locked.xlsx"].message
+    assert "password-protected" in status["locked.xlsx"].message
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("broken.xlsx", b"PK\x03\x04 this zip stops here", "文件已损坏"),
+    ("notes.xlsx", "这不是Excel文件".encode(), "文件已损坏"),
+    ("empty.xlsx", b"", "文件为空"),
+])
+def test_files_that_are_not_workbooks_get_a_reason(tmp_path, registers, name, content, expected):
+    (tmp_path / name).write_bytes(content)
+    book = read_workbook(tmp_path / name, registers)
+    assert book.status == "unusable" and expected in book.message_zh and book.message_en
+
+
+def test_excel_lock_files_and_our_own_annotated_copies_are_ignored(tmp_path, registers):
+    write_workbook(tmp_path / "a.xlsx", {"Sheet1": [COMPLAINT_HEADER, complaint()]})
+    (tmp_path / "~$a.xlsx").write_bytes(b"lock")
+    write_workbook(tmp_path / "a_校验结果.xlsx", {"Sheet1": [COMPLAINT_HEADER, complaint()]})
+    result = check_paths([tmp_path], registers)
+    assert {w.path.name: w.status for w in result.workbooks} == {
+        "a.xlsx": "ok", "a_校验结果.xlsx": "ignored", "~$a.xlsx": "ignored"}
+
+
+def test_a_sheet_with_nothing_like_a_register_makes_the_file_unusable(tmp_path, registers):
+    path = write_workbook(tmp_path / "a.xlsx", {"Sheet1": [["品名", "数量", "单价"], ["苹果", 3, 5.5]]})
+    book = read_workbook(path, registers)
+    assert book.status == "unusable" and "未找到登记表" in book.message_zh
+
+
+def test_reading_in_memory_encrypted_detection_does_not_touch_the_source(tmp_path, registers):
+    good = write_workbook(tmp_path / "good.xlsx", {"Sheet1": [COMPLAINT_HEADER, complaint()]})
+    before = good.read_bytes()
+    read_workbook(good, registers)
+    assert good.read_bytes() == before
+    assert io.BytesIO(before).read(2) == b"PK"
