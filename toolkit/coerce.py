@@ -44,12 +44,20 @@ def _map_unique(s: pd.Series, fn) -> pd.Series:
 
 
 def as_text(raw: pd.Series) -> pd.Series:
-    """Cell values as text: '' for empty cells, whole numbers without '.0', Excel dates as ISO text."""
+    """Cell values as text: '' for empty cells, whole numbers without '.0', Excel dates as ISO text.
+
+    The result is pandas' string dtype (Arrow-backed when pyarrow is installed), so that every later
+    string operation runs in native code rather than once per cell in Python.
+    """
+    if pd.api.types.is_string_dtype(raw.dtype) and not pd.api.types.is_object_dtype(raw.dtype):
+        return raw.fillna("").str.strip()
     s = raw.astype(object).where(raw.notna(), "")
-    text = s.astype(str).str.strip()
-    text = text.str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
-    text = text.str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", r"\1", regex=True)
-    return text.astype(object)
+    text = s.astype("str").str.strip()
+    for shape, keep in ((r"-?\d+\.0", -2), (r"\d{4}-\d{2}-\d{2} 00:00:00", 10)):
+        hit = text.str.fullmatch(shape)
+        if hit.any():
+            text[hit] = text[hit].str.slice(0, keep)
+    return text
 
 
 def _present(text: pd.Series) -> pd.Series:
@@ -57,9 +65,13 @@ def _present(text: pd.Series) -> pd.Series:
 
 
 def _nfkc(text: pd.Series) -> pd.Series:
-    if (text.str.len() == text.str.encode("ascii", errors="ignore").str.len()).all():
+    """Full-width digits and letters to half-width, only for the cells that need it."""
+    wide = text.str.contains(r"[\u3000\uff01-\uff5e]", regex=True)
+    if not wide.any():
         return text
-    return _map_unique(text, lambda v: unicodedata.normalize("NFKC", v))
+    out = text.copy()
+    out[wide] = _map_unique(text[wide], lambda v: unicodedata.normalize("NFKC", v))
+    return out
 
 
 def _empty(text: pd.Series, dtype) -> pd.Series:
@@ -273,7 +285,11 @@ def parse_choice(text: pd.Series, f: Field) -> Parsed:
 
 def parse_column(raw: pd.Series, f: Field, reference_year: int | None = None) -> Parsed:
     """Parse one raw column as field ``f``; ``reference_year`` completes dates typed without a year."""
-    text = as_text(raw)
+    return parse_text_column(as_text(raw), f, reference_year)
+
+
+def parse_text_column(text: pd.Series, f: Field, reference_year: int | None = None) -> Parsed:
+    """Parse a column already turned into text by :func:`as_text`."""
     year = reference_year or date.today().year
     if f.type == "text":
         return parse_text(text, f)

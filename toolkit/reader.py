@@ -17,7 +17,7 @@ import olefile
 import pandas as pd
 import python_calamine as calamine
 
-from .coerce import Parsed, normalize_text, parse_column
+from .coerce import Parsed, as_text, normalize_text, parse_text_column
 from .definitions import Register
 from .files import is_temporary_name
 from .metadata import LISTS_SHEET, METADATA_SHEET, WorkbookMetadata, parse_metadata
@@ -129,6 +129,7 @@ class SheetRead:
     duplicate_columns: dict[str, int]  # header text -> column (a second column for the same field)
     missing_fields: list[str]
     raw: pd.DataFrame  # field keys (+ extra headers), values as read; index = Excel row numbers
+    text: pd.DataFrame  # field keys, the values as text ('' when empty); same index
     data: pd.DataFrame  # field keys, typed; same index
     bad: pd.DataFrame  # field keys, True where a value could not be read as its type
     guessed: pd.DataFrame  # field keys, True where a value was read by an assumption
@@ -203,6 +204,7 @@ def read_sheet(
     if grid.empty:
         grid = pd.DataFrame(index=pd.Index([], name="row", dtype="int64"), columns=range(width), dtype=object)
     raw = pd.DataFrame(index=grid.index)
+    text = pd.DataFrame(index=grid.index)
     data = pd.DataFrame(index=grid.index)
     bad = pd.DataFrame(index=grid.index)
     guessed = pd.DataFrame(index=grid.index)
@@ -210,20 +212,21 @@ def read_sheet(
     for f in register.fields:
         col = header.columns.get(f.key)
         column = grid[col] if col is not None else empty
-        parsed: Parsed = parse_column(column, f, reference_year)
+        text[f.key] = as_text(column)
+        parsed: Parsed = parse_text_column(text[f.key], f, reference_year)
         raw[f.key] = column
         data[f.key] = parsed.values
         bad[f.key] = parsed.bad.astype(bool)
         guessed[f.key] = parsed.guessed.astype(bool)
-    for col, text in header.extra.items():
-        raw[text] = grid[col]
+    for col, header_text in header.extra.items():
+        raw[header_text] = grid[col]
     return SheetRead(
         file=file, sheet=sheet, register=register, header_row=header.row + 1, columns=dict(header.columns),
         headers={fk: header.headers[c] for fk, c in header.columns.items()},
         extra_columns={text: col for col, text in header.extra.items()},
         duplicate_columns={header.headers[col]: col for col in header.duplicates},
         missing_fields=[f.key for f in register.fields if f.key not in header.columns],
-        raw=raw, data=data, bad=bad, guessed=guessed, skipped=skipped,
+        raw=raw, text=text, data=data, bad=bad, guessed=guessed, skipped=skipped,
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .coerce import as_text
 from .definitions import KEY_DATE_FORMATS, Field, Rule
 from .describe import condition_text, requirement_text
 from .reader import SheetRead, column_letter
@@ -54,7 +53,7 @@ class _Collector:
         self.sheet = sheet
         self.reg = sheet.register
         self.frames: list[pd.DataFrame] = []
-        self.text = {k: as_text(sheet.raw[k]) for k in self.reg.field_keys}
+        self.text = sheet.text
         self.rows = pd.Series(sheet.data.index, index=sheet.data.index)
 
     def add(self, mask: pd.Series, field_key: str, code: str, severity: str,
