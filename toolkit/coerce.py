@@ -190,30 +190,21 @@ def parse_time(text: pd.Series, f: Field) -> Parsed:
     return Parsed(value.astype("Float64"), bad, pd.Series(False, index=text.index))
 
 
-def _phone_canonical(digits: str) -> str | None:
-    if len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789":
-        return digits
-    if digits[:3] in ("400", "800") and len(digits) == 10:
-        return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
-    if digits.startswith("0") and 10 <= len(digits) <= 12:
-        area = 3 if digits[1] in "12" else 4
-        local = digits[area:]
-        if 7 <= len(local) <= 8 and local[0] != "0":
-            return f"{digits[:area]}-{local}"
-    return None
-
-
-def _phone_one(text: str) -> str | None:
-    digits = "".join(ch for ch in text if ch.isdigit() or ch == "+")
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    if "+" in digits:
-        return None
-    return _phone_canonical(digits)
+def _canonical_phones(text: pd.Series) -> pd.Series:
+    """Phones in canonical form (13800138000, 010-12345678, 400-123-4567), missing where not a phone."""
+    digits = text.str.replace(r"[^\d+]", "", regex=True).str.replace(r"^(?:\+86|0086)", "", regex=True)
+    prefixed = (digits.str.len() == 13) & digits.str.startswith("86")
+    digits = digits.where(~prefixed, digits.str.slice(2))
+    out = pd.Series(pd.NA, index=text.index, dtype="str")
+    mobile = digits.str.fullmatch(r"1[3-9]\d{9}")
+    out[mobile] = digits[mobile]
+    for shape, area in ((r"0[12]\d[1-9]\d{6,7}", 3), (r"0[3-9]\d{2}[1-9]\d{6,7}", 4)):
+        land = digits.str.fullmatch(shape) & ~mobile
+        out[land] = digits[land].str.slice(0, area) + "-" + digits[land].str.slice(area)
+    service = digits.str.fullmatch(r"[48]00\d{7}")
+    out[service] = (digits[service].str.slice(0, 3) + "-" + digits[service].str.slice(3, 6) + "-"
+                    + digits[service].str.slice(6))
+    return out
 
 
 def parse_phone(text: pd.Series, f: Field) -> Parsed:
@@ -221,17 +212,15 @@ def parse_phone(text: pd.Series, f: Field) -> Parsed:
     present = _present(text)
     t = _nfkc(text)
     allowed = t.str.fullmatch(r"[\d\s\-+()（）—.]+(?:\s*(?:转|ext\.?|x)\s*\d+)?", case=False)
-    core = t.str.replace(r"\s*(?:转|ext\.?|x)\s*\d+$", "", regex=True, case=False)
-    values = _map_unique(core.where(present & allowed, ""), lambda v: _phone_one(v) if v else None)
+    core = t.str.replace(r"\s*(?:转|ext\.?|x|X|EXT\.?)\s*\d+$", "", regex=True)
+    values = _canonical_phones(core.where(present & allowed, ""))
     # A landline typed as a number loses its leading zero in Excel: 1012345678 was 010-12345678.
     lost_zero = values.isna() & present & core.str.fullmatch(r"[1-9]\d{8,10}")
     if lost_zero.any():
-        restored = _map_unique("0" + core[lost_zero], _phone_one)
-        values[lost_zero] = restored
-    values = values.astype(object).where(values.notna(), None)
+        values[lost_zero] = _canonical_phones("0" + core[lost_zero])
     bad = present & values.isna()
     guessed = lost_zero & values.notna()
-    return Parsed(values, bad, guessed)
+    return Parsed(values.astype(object).where(values.notna(), None), bad, guessed)
 
 
 def parse_email(text: pd.Series, f: Field) -> Parsed:

@@ -148,7 +148,7 @@ def _check_fields(c: _Collector) -> None:
             long = text.str.len() > f.max_length
             c.add(long, f.key, "constraint-error", "error", f"超过{f.max_length}个字", f"longer than {f.max_length} characters")
         if f.pattern is not None:
-            ok = data.astype(object).where(data.notna(), "").astype(str).str.fullmatch(f.pattern)
+            ok = text.str.fullmatch(f.pattern)
             shape_zh = f.pattern_zh or f"应符合 {f.pattern}"
             shape_en = f.pattern_en or f"must match {f.pattern}"
             c.add(data.notna() & ~ok, f.key, "constraint-error", "error", text + f" 格式不符: {shape_zh}",
