@@ -211,7 +211,7 @@ class _TemplateWriter:
         bold = self.fmt(bold=True, font_size=14)
         head = self.fmt(bold=True, bg_color="#DDEBF7", border=1, text_wrap=True)
         cell = self.fmt(border=1, text_wrap=True, valign="top")
-        for col, width in enumerate((6, 16, 22, 10, 6, 30, 50)):
+        for col, width in enumerate((6, 16, 34, 10, 6, 30, 50)):
             ws.set_column(col, col, width)
         row = 0
         for register in registers:
@@ -227,8 +227,10 @@ class _TemplateWriter:
             row += 1
             for i, f in enumerate(register.fields):
                 limits = "、".join(f.option_values) if f.options else ""
-                if f.min is not None or f.max is not None:
-                    limits = f"{'' if f.min is None else f.min} – {'' if f.max is None else f.max}"
+                if f.min is not None and f.max is not None:
+                    limits = f"{f.min} – {f.max}"
+                elif f.min is not None or f.max is not None:
+                    limits = f"≥ {f.min}" if f.min is not None else f"≤ {f.max}"
                 if f.pattern_zh:
                     limits = f.pattern_zh
                 notes = f.help or ""
