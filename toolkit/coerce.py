@@ -231,8 +231,8 @@ def parse_email(text: pd.Series, f: Field) -> Parsed:
     return Parsed(values, present & ~ok.fillna(False), pd.Series(False, index=text.index))
 
 
-_ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
-_ID_CHECK = np.array(list("10X98765432"))
+ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+ID_CHECK = np.array(list("10X98765432"))
 
 
 def id_number_valid(ids: pd.Series) -> pd.Series:
@@ -242,7 +242,7 @@ def id_number_valid(ids: pd.Series) -> pd.Series:
     if shaped.any():
         s = ids[shaped]
         digits = np.frombuffer("".join(s.str[:17]).encode("ascii"), dtype=np.uint8).reshape(-1, 17) - 48
-        check = _ID_CHECK[(digits * _ID_WEIGHTS).sum(axis=1) % 11]
+        check = ID_CHECK[(digits * ID_WEIGHTS).sum(axis=1) % 11]
         birth = pd.to_datetime(s.str[6:14], format="%Y%m%d", errors="coerce")
         ok[shaped] = (check == s.str[17].to_numpy()) & birth.notna().to_numpy() & (birth.dt.year >= 1900).to_numpy()
     return ok

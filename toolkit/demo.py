@@ -20,7 +20,8 @@ import xlsxwriter
 import yaml
 import zhconv
 
-from .definitions import Field, Register
+from .coerce import ID_CHECK, ID_WEIGHTS
+from .definitions import KEY_DATE_FORMATS, Field, Register
 from .files import atomic_path
 from .template import is_missing, template_filename, write_register_workbook
 
@@ -38,12 +39,10 @@ def _pool(key: str) -> list[str] | None:
 
 
 def _id_number(rng: np.random.Generator) -> str:
-    from .coerce import _ID_CHECK, _ID_WEIGHTS
-
     birth = dt.date(1960, 1, 1) + dt.timedelta(days=int(rng.integers(0, 15000)))
     body = f"110105{birth:%Y%m%d}{int(rng.integers(100, 999))}"
     digits = np.array([int(c) for c in body])
-    return body + str(_ID_CHECK[(digits * _ID_WEIGHTS).sum() % 11])
+    return body + str(ID_CHECK[(digits * ID_WEIGHTS).sum() % 11])
 
 
 class _RecordMaker:
@@ -155,7 +154,7 @@ class _RecordMaker:
         df[p["field"]] = level.where(amount.notna() & (amount > 0), None)
 
     def _rule_key_matches_date(self, df: pd.DataFrame, p: dict) -> None:
-        fmt = {"YYMM": "%y%m", "YYYYMM": "%Y%m", "YYMMDD": "%y%m%d", "YYYYMMDD": "%Y%m%d"}[p["format"]]
+        fmt = KEY_DATE_FORMATS[p["format"]]
         serial = pd.Series(range(1, self.n + 1)).astype(str).str.zfill(3)
         df[p["field"]] = pd.to_datetime(df[p["date"]]).dt.strftime(fmt) + serial
 
