@@ -289,3 +289,15 @@ def parse_text_column(text: pd.Series, f: Field, reference_year: int | None = No
         "email": parse_email, "id_number": parse_id_number, "choice": parse_choice,
     }[f.type]
     return parser(text, f)
+
+
+def show_values(values: pd.Series, f: Field | None = None) -> pd.Series:
+    """Typed values as staff would write them: for messages, record keys and overdue lists."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        fmt = "%Y-%m-%d %H:%M" if f is not None and f.type == "datetime" else "%Y-%m-%d"
+        return values.dt.strftime(fmt).fillna("")
+    if f is not None and f.type == "time":
+        minutes = values.astype("Float64")
+        return ((minutes // 60).astype("Int64").astype(str).str.zfill(2) + ":" +
+                (minutes % 60).astype("Int64").astype(str).str.zfill(2)).fillna("")
+    return values.astype(object).where(values.notna(), "").astype(str)

@@ -137,6 +137,45 @@ class Deadline:
         return self.limit_by.get(value, self.limit) if value is not None else self.limit
 
 
+MEASURE_OPS = ("count", "sum", "mean", "share", "within", "mean_days")
+MEASURE_FORMATS = ("integer", "decimal", "percent")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One figure computed over a group of records (``op`` from ``MEASURE_OPS``).
+
+    count: records; sum / mean: of a number field; share: part of the records meeting ``where``
+    among those meeting ``of``; within: part of the records having both ``from`` and ``to`` whose gap is
+    within ``limit`` (or within the limit of ``deadline`` for that record); mean_days: average days
+    from ``from`` to ``to``.
+    """
+
+    name_zh: str
+    name_en: str
+    op: str
+    args: dict[str, Any] = field(default_factory=dict)
+    where: dict[str, Any] | None = None
+    format: str = "integer"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A statistics table of the summary workbook: records grouped ``by`` fields, optionally spread
+    ``across`` the values of one more field (counts), restricted to ``where`` and to the month of
+    ``in_month`` when a month is given. ``by`` may name ``store`` or ``month:<date field>``."""
+
+    id: str
+    title_zh: str
+    title_en: str
+    by: tuple[str, ...]
+    values: tuple[Measure, ...] = ()
+    across: str | None = None
+    where: dict[str, Any] | None = None
+    in_month: str | None = None
+    chart: str | None = None
+
+
 @dataclass(frozen=True)
 class Register:
     id: str
@@ -149,6 +188,12 @@ class Register:
     deadlines: tuple[Deadline, ...] = ()
     aliases: tuple[str, ...] = ()
     source: str = ""
+    owner: str | None = None  # the field naming who is responsible for a record
+    customer: str | None = None  # the field naming the customer a record is about
+    date: str | None = None  # the record's own date: months, "new this month"
+    open: dict[str, Any] | None = None  # condition under which a record is still open
+    figures: tuple[Measure, ...] = ()  # key figures for the overview
+    summaries: tuple[Summary, ...] = ()
 
     def field(self, key: str) -> Field:
         for f in self.fields:
@@ -175,7 +220,10 @@ RULE_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "key_matches_date": (("field", "date", "format"), ()),
     "duration_matches": (("start", "end", "hours"), ("tolerance",)),
 }
-CONDITION_TESTS = ("in", "present", "gt")
+CONDITION_TESTS = ("in", "not_in", "present", "gt")
+CHART_TYPES = ("column", "bar", "line", "pie")
+# columns every consolidated record carries before its fields; a field may not take these names
+RESERVED_FIELD_KEYS = ("store_code", "store_name", "source_file", "source_sheet", "source_row")
 KEY_DATE_FORMATS = {"YYMM": "%y%m", "YYYYMM": "%Y%m", "YYMMDD": "%y%m%d", "YYYYMMDD": "%Y%m%d"}
 
 
@@ -247,7 +295,10 @@ def _line(obj: Any, key: str | None = None) -> int | None:
 class _Checker:
     """Turns one parsed YAML document into a Register, raising DefinitionError at the first problem."""
 
-    REGISTER_KEYS = {"id", "name_zh", "name_en", "version", "key", "aliases", "fields", "rules", "deadlines"}
+    REGISTER_KEYS = {"id", "name_zh", "name_en", "version", "key", "aliases", "fields", "rules", "deadlines",
+                     "owner", "customer", "date", "open", "figures", "summaries"}
+    MEASURE_KEYS = {"name_zh", "name_en", "where", "format", *MEASURE_OPS, "of", "from", "to", "limit", "deadline"}
+    SUMMARY_KEYS = {"id", "title_zh", "title_en", "by", "values", "across", "where", "in_month", "chart"}
     FIELD_KEYS = {"key", "label_zh", "label_en", "type", "required", "aliases", "options", "min", "max",
                   "max_length", "pattern", "pattern_zh", "pattern_en", "help", "sensitive"}
     DEADLINE_KEYS = {"id", "kind", "name_zh", "name_en", "from", "when", "done", "limit", "limit_by"}
@@ -322,16 +373,29 @@ class _Checker:
                                 key="key")
         rules = tuple(self.rule(r, f"rules[{i}]", keys) for i, r in enumerate(doc.get("rules") or []))
         deadlines = tuple(self.deadline(d, f"deadlines[{i}]", keys) for i, d in enumerate(doc.get("deadlines") or []))
+        deadline_ids = {d.id for d in deadlines}
+        figures = tuple(self.measure(m, f"figures[{i}]", keys, deadline_ids)
+                        for i, m in enumerate(doc.get("figures") or []))
+        summaries = tuple(self.summary(m, f"summaries[{i}]", keys, deadline_ids)
+                          for i, m in enumerate(doc.get("summaries") or []))
         return Register(
             id=reg_id, name_zh=self.text(doc, "name_zh", "register"), name_en=self.text(doc, "name_en", "register"),
             version=version, key=key_fields, fields=fields, rules=rules, deadlines=deadlines,
             aliases=self.names(doc, "aliases", "register"), source=str(self.path),
+            owner=self.field_role(doc, "owner", keys), customer=self.field_role(doc, "customer", keys),
+            date=self.field_role(doc, "date", keys),
+            open=self.condition(doc["open"], "open", keys) if "open" in doc else None,
+            figures=figures, summaries=summaries,
         )
 
     def field(self, obj: Any, where: str) -> Field:
         obj = self.mapping(obj, where)
         self.known_keys(obj, self.FIELD_KEYS, where)
         key = self.text(obj, "key", where)
+        if key in RESERVED_FIELD_KEYS:
+            raise self.fail(obj, f"fields.{key}", "此键留给汇总数据的来源列使用，请换一个字段键",
+                            "this key is reserved for the source columns of consolidated data; choose another",
+                            key="key")
         where = f"fields.{key}"
         if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
             raise self.fail(obj, where, "字段键应为英文小写 snake_case", "field key must be lower-case snake_case",
@@ -385,9 +449,87 @@ class _Checker:
         self.field_ref(obj, "field", obj.get("field"), where, keys)
         tests = [t for t in CONDITION_TESTS if t in obj]
         if len(tests) != 1:
-            raise self.fail(obj, where, "条件须有且只有一个: in / present / gt",
-                            "a condition needs exactly one of: in / present / gt")
+            raise self.fail(obj, where, "条件须有且只有一个: in / not_in / present / gt",
+                            "a condition needs exactly one of: in / not_in / present / gt")
         return dict(obj)
+
+    def field_role(self, doc: dict, key: str, keys: set[str]) -> str | None:
+        value = doc.get(key)
+        if value is None:
+            return None
+        self.field_ref(doc, key, value, "register", keys)
+        return str(value)
+
+    def measure(self, obj: Any, where: str, keys: set[str], deadlines: set[str]) -> Measure:
+        obj = self.mapping(obj, where)
+        self.known_keys(obj, self.MEASURE_KEYS, where)
+        ops = [op for op in MEASURE_OPS if op in obj]
+        if len(ops) != 1:
+            raise self.fail(obj, where, f"须有且只有一个计算方式: {' / '.join(MEASURE_OPS)}",
+                            f"needs exactly one of: {' / '.join(MEASURE_OPS)}")
+        op = ops[0]
+        args: dict[str, Any] = {}
+        if op in ("sum", "mean"):
+            self.field_ref(obj, op, obj[op], where, keys)
+            args["field"] = obj[op]
+        elif op == "share":
+            args["of"] = self.condition(obj["of"], f"{where}.of", keys) if "of" in obj else None
+            args["that"] = self.condition(obj["share"], f"{where}.share", keys)
+        elif op in ("within", "mean_days"):
+            spec = self.mapping(obj[op], f"{where}.{op}")
+            self.known_keys(spec, {"from", "to", "limit", "deadline"}, f"{where}.{op}")
+            for k in ("from", "to"):
+                if k not in spec:
+                    raise self.fail(spec, f"{where}.{op}.{k}", "缺少必填项", "missing")
+                self.field_ref(spec, k, spec[k], f"{where}.{op}", keys)
+                args[k] = spec[k]
+            if op == "within":
+                if "deadline" in spec:
+                    if spec["deadline"] not in deadlines:
+                        raise self.fail(spec, f"{where}.within.deadline", f"没有时限规则 {spec['deadline']!r}",
+                                        f"no deadline {spec['deadline']!r}", key="deadline")
+                    args["deadline"] = spec["deadline"]
+                elif "limit" in spec:
+                    args["limit"] = self.duration(spec, "limit", spec["limit"], f"{where}.within.limit")
+                else:
+                    raise self.fail(spec, f"{where}.within", "需要 limit 或 deadline", "needs limit or deadline")
+        cond = self.condition(obj["where"], f"{where}.where", keys) if "where" in obj else None
+        default_format = {"share": "percent", "within": "percent", "mean": "decimal", "mean_days": "decimal"}
+        fmt = obj.get("format", default_format.get(op, "integer"))
+        if fmt not in MEASURE_FORMATS:
+            raise self.fail(obj, f"{where}.format", f"应为 {' / '.join(MEASURE_FORMATS)}",
+                            f"must be one of {' / '.join(MEASURE_FORMATS)}", key="format")
+        return Measure(self.text(obj, "name_zh", where), self.text(obj, "name_en", where), op, args, cond, fmt)
+
+    def summary(self, obj: Any, where: str, keys: set[str], deadlines: set[str]) -> Summary:
+        obj = self.mapping(obj, where)
+        self.known_keys(obj, self.SUMMARY_KEYS, where)
+        sid = self.text(obj, "id", where)
+        where = f"summaries.{sid}"
+        by = obj.get("by") or []
+        by = tuple([by] if isinstance(by, str) else by)
+        for b in by:
+            name = b.split(":", 1)[1] if str(b).startswith("month:") else b
+            if name != "store" and name not in keys:
+                raise self.fail(obj, f"{where}.by", f"字段 {name!r} 不存在（可用 store 或 month:日期字段）",
+                                f"no field {name!r} (store and month:<date field> are also allowed)", key="by")
+        across = obj.get("across")
+        if across is not None:
+            self.field_ref(obj, "across", across, where, keys)
+        values = tuple(self.measure(m, f"{where}.values[{i}]", keys, deadlines)
+                       for i, m in enumerate(obj.get("values") or []))
+        if not values and across is None:
+            raise self.fail(obj, where, "需要 values 或 across", "needs values or across")
+        chart = obj.get("chart")
+        if chart is not None and chart not in CHART_TYPES:
+            raise self.fail(obj, f"{where}.chart", f"应为 {' / '.join(CHART_TYPES)}",
+                            f"must be one of {' / '.join(CHART_TYPES)}", key="chart")
+        in_month = obj.get("in_month")
+        if in_month is not None:
+            self.field_ref(obj, "in_month", in_month, where, keys)
+        cond = self.condition(obj["where"], f"{where}.where", keys) if "where" in obj else None
+        return Summary(sid, self.text(obj, "title_zh", where), self.text(obj, "title_en", where), by, values,
+                       across, cond, in_month, chart)
 
     def rule(self, obj: Any, where: str, keys: set[str]) -> Rule:
         obj = self.mapping(obj, where)

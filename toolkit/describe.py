@@ -99,9 +99,10 @@ def describe_deadline(reg: Register, d: Deadline) -> tuple[str, str]:
     if d.done is None:
         done_zh, done_en = "", ""
     elif "later_record" in d.done:
-        lr = d.done["later_record"]
-        done_zh = f"，之后同一{_zh(reg, lr['group'])}有新记录即为完成"
-        done_en = f"; done when the same {_en(reg, lr['group'])} has a later record"
+        group = d.done["later_record"]["group"]
+        group = group if isinstance(group, list) else [group]
+        done_zh = f"，之后同一{'（或'.join(_zh(reg, g) for g in group)}{'）' * (len(group) - 1)}有新记录即为完成"
+        done_en = f"; done when the same {' (or '.join(_en(reg, g) for g in group)}{')' * (len(group) - 1)} has a later record"
     else:
         c_zh, c_en = condition_text(reg, d.done)
         done_zh, done_en = f"，{c_zh}即为完成", f"; done when {c_en}"

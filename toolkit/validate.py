@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .definitions import KEY_DATE_FORMATS, Field, Rule
+from .coerce import show_values
+from .definitions import KEY_DATE_FORMATS, Rule
 from .describe import condition_text, requirement_text
 from .reader import SheetRead, column_letter
 
@@ -32,18 +33,6 @@ TYPE_MESSAGES = {
 
 def empty_findings() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in FINDING_COLUMNS})
-
-
-def _show(values: pd.Series, f: Field | None = None) -> pd.Series:
-    """Typed values as staff would write them, for messages."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        fmt = "%Y-%m-%d %H:%M" if f is not None and f.type == "datetime" else "%Y-%m-%d"
-        return values.dt.strftime(fmt).fillna("")
-    if f is not None and f.type == "time":
-        minutes = values.astype("Float64")
-        return ((minutes // 60).astype("Int64").astype(str).str.zfill(2) + ":" +
-                (minutes % 60).astype("Int64").astype(str).str.zfill(2)).fillna("")
-    return values.astype(object).where(values.notna(), "").astype(str)
 
 
 class _Collector:
@@ -130,7 +119,7 @@ def _check_fields(c: _Collector) -> None:
             c.add(bad, f.key, "type-error", "error", text + " " + zh, text + " " + en)
         guessed = sheet.guessed[f.key]
         if guessed.any():
-            shown = _show(data, f)
+            shown = show_values(data, f)
             if f.type in ("date", "datetime"):
                 c.add(guessed, f.key, "assumed-value", "warning", text + " 未写年份，已按 " + shown + " 读取，请核对",
                       text + " has no year; read as " + shown + ", please check")
@@ -160,7 +149,7 @@ def _check_unique(c: _Collector) -> None:
     if not key or any(k not in c.sheet.columns for k in key):
         return
     data = c.sheet.data[key]
-    parts = [c.text[k].str.casefold() if c.reg.field(k).type == "text" else _show(data[k], c.reg.field(k))
+    parts = [c.text[k].str.casefold() if c.reg.field(k).type == "text" else show_values(data[k], c.reg.field(k))
              for k in key]
     complete = pd.concat([c.sheet.data[k].notna() for k in key], axis=1).all(axis=1)
     frame = pd.concat(parts, axis=1)[complete]
@@ -204,7 +193,7 @@ def _rule_order(c: _Collector, rule: Rule) -> None:
         f = reg.field(key)
         cur = data[key]
         early = cur.notna() & prev.notna() & (cur < prev)
-        shown_prev, shown_cur = _show(prev, f), _show(cur, f)
+        shown_prev, shown_cur = show_values(prev, f), show_values(cur, f)
         c.add(early, key, "row-constraint", rule.severity,
               shown_cur + " 早于「" + prev_label + "」" + shown_prev,
               shown_cur + " is earlier than " + prev_label_en + " " + shown_prev)
@@ -220,7 +209,7 @@ def _rule_implies(c: _Collector, rule: Rule) -> None:
         return
     failing = _condition(c, p["if"]) & ~_condition(c, p["then"])
     if_f = c.reg.field(p["if"]["field"])
-    actual = _show(c.sheet.data[if_f.key], if_f)
+    actual = show_values(c.sheet.data[if_f.key], if_f)
     if "present" in p["if"]:
         if_zh, if_en = condition_text(c.reg, p["if"])
     else:
@@ -247,10 +236,10 @@ def _rule_max_gap(c: _Collector, rule: Rule) -> None:
     f_from, f_to = c.reg.field(p["from"]), c.reg.field(p["to"])
     shown_gap = gap.round(1).astype(str).str.replace(r"\.0$", "", regex=True)
     unit_zh = {"minutes": "分钟", "hours": "小时", "days": "天"}[limit.unit]
-    zh = (_show(data[p["to"]], f_to) + f" 距「{f_from.label_zh}」" + _show(data[p["from"]], f_from) + " 已 "
+    zh = (show_values(data[p["to"]], f_to) + f" 距「{f_from.label_zh}」" + show_values(data[p["from"]], f_from) + " 已 "
           + shown_gap + f" {unit_zh}，超过{limit.zh}" + (f"：{rule.message_zh}" if rule.message_zh else ""))
-    en = (_show(data[p["to"]], f_to) + " is " + shown_gap + f" {limit.unit} after {f_from.label_en} "
-          + _show(data[p["from"]], f_from) + f", more than {limit}" + (f": {rule.message_en}" if rule.message_en else ""))
+    en = (show_values(data[p["to"]], f_to) + " is " + shown_gap + f" {limit.unit} after {f_from.label_en} "
+          + show_values(data[p["from"]], f_from) + f", more than {limit}" + (f": {rule.message_en}" if rule.message_en else ""))
     c.add(too_long, p["to"], "row-constraint", rule.severity, zh, en)
 
 
@@ -266,8 +255,8 @@ def _rule_ladder(c: _Collector, rule: Rule) -> None:
     rank = data[p["field"]].map({lv: i for i, lv in enumerate(levels)}).astype("Int64")
     too_low = amount.notna() & rank.notna() & (rank < needed)
     needed_level = needed.map(dict(enumerate(levels))).astype(object)
-    actual = _show(data[p["field"]])
-    shown_amount = _show(amount).str.replace(r"\.0$", "", regex=True)
+    actual = show_values(data[p["field"]])
+    shown_amount = show_values(amount).str.replace(r"\.0$", "", regex=True)
     f_amount = c.reg.field(p["amount"])
     c.add(too_low, p["field"], "row-constraint", rule.severity,
           f"{f_amount.label_zh} " + shown_amount + " 须由「" + needed_level + "」或以上核决，当前为「" + actual + "」",
@@ -282,7 +271,7 @@ def _rule_key_matches_date(c: _Collector, rule: Rule) -> None:
     width = len(pd.Timestamp(2000, 1, 1).strftime(fmt))
     wrong = expected.notna() & (key != "") & (key.str[:width] != expected)
     f_date = c.reg.field(p["date"])
-    shown = _show(data[p["date"]], f_date)
+    shown = show_values(data[p["date"]], f_date)
     c.add(wrong, p["field"], "row-constraint", rule.severity,
           key + f" 应以「{f_date.label_zh}」的年月 " + expected.fillna("") + " 开头（" + shown + "）",
           key + f" should start with {p['format']} of {f_date.label_en}: " + expected.fillna("") + " (" + shown + ")")
@@ -298,7 +287,7 @@ def _rule_duration(c: _Collector, rule: Rule) -> None:
     wrong = span.notna() & hours.notna() & ((span - hours).abs() > tol + 1e-9)
     f_start, f_end = c.reg.field(p["start"]), c.reg.field(p["end"])
     shown_span = span.round(2).astype(str).str.replace(r"\.0$", "", regex=True)
-    times = _show(data[p["start"]], f_start) + "–" + _show(data[p["end"]], f_end)
+    times = show_values(data[p["start"]], f_start) + "–" + show_values(data[p["end"]], f_end)
     c.add(wrong, p["hours"], "row-constraint", rule.severity,
           c.text[p["hours"]] + " 与 " + times + " 的 " + shown_span + f" 小时不符（允许±{tol:g}小时）",
           c.text[p["hours"]] + " does not agree with " + times + " = " + shown_span + f" h (±{tol:g} h)")

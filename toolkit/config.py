@@ -1,0 +1,189 @@
+"""The company's configuration: ``taizhang.toml``.
+
+One file says which stores exist (code, name, manager, email), which input paths belong to which
+store when a workbook does not say so itself, where the company's own register definitions are,
+and how the deadlines of the built-in registers are changed for this company. Every key is checked:
+a misspelt key or a wrong value is reported with its dotted name, in Chinese and English.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .definitions import Duration, Register
+
+CONFIG_NAME = "taizhang.toml"
+
+
+class ConfigError(ValueError):
+    def __init__(self, path: Path | str, key: str, zh: str, en: str) -> None:
+        self.path, self.key, self.zh, self.en = Path(path), key, zh, en
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.key}: {self.zh} / {self.en}"
+
+
+@dataclass(frozen=True)
+class Store:
+    code: str
+    name: str
+    manager: str = ""
+    email: str = ""
+    paths: tuple[str, ...] = ()  # globs, relative to the input folder, of files that belong to this store
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    company: str = ""
+    domain: str = ""
+    stores: dict[str, Store] = field(default_factory=dict)
+    definitions: list[Path] = field(default_factory=list)
+    input_dir: Path | None = None
+    output_dir: Path | None = None
+    soon_days: int = 3
+    rules: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # register -> deadline -> change
+
+    def store_for_path(self, relative: str) -> Store | None:
+        """The store whose ``paths`` globs match a file's path relative to the input folder."""
+        relative = relative.replace("\\", "/")
+        for store in self.stores.values():
+            if any(fnmatch.fnmatch(relative, pattern) for pattern in store.paths):
+                return store
+        return None
+
+    def apply_rules(self, registers: dict[str, Register]) -> dict[str, Register]:
+        """The registers with this company's deadline changes applied."""
+        out = dict(registers)
+        for reg_id, changes in self.rules.items():
+            where = f"rules.{reg_id}"
+            if reg_id not in out:
+                raise ConfigError(self.path or CONFIG_NAME, where, "没有这个登记表", "no such register")
+            reg = out[reg_id]
+            deadlines = {d.id: d for d in reg.deadlines}
+            for did, change in changes.items():
+                if did not in deadlines:
+                    known = ", ".join(deadlines) or "-"
+                    raise ConfigError(self.path or CONFIG_NAME, f"{where}.{did}", f"没有这个时限规则（可用: {known}）",
+                                      f"no such deadline (known: {known})")
+                deadlines[did] = self._changed(deadlines[did], change, f"{where}.{did}")
+            out[reg_id] = replace(reg, deadlines=tuple(deadlines.values()))
+        return out
+
+    def _changed(self, deadline, change: dict[str, Any], where: str):
+        _known(self.path, change, {"limit", "limits"}, where)
+        updates: dict[str, Any] = {}
+        if "limit" in change:
+            updates["limit"] = _duration(self.path, change["limit"], f"{where}.limit")
+        if "limits" in change:
+            limits = change["limits"]
+            if not isinstance(limits, dict) or not deadline.limit_by_field:
+                raise ConfigError(self.path or CONFIG_NAME, f"{where}.limits",
+                                  "此规则没有按字段区分的时限（limit_by），请用 limit",
+                                  "this deadline has no per-value limits (limit_by); use limit")
+            merged = dict(deadline.limit_by)
+            for value, text in limits.items():
+                merged[str(value)] = _duration(self.path, text, f"{where}.limits.{value}")
+            updates["limit_by"] = merged
+        return replace(deadline, **updates)
+
+
+def _known(path: Path | None, table: Any, allowed: set[str], where: str) -> None:
+    if not isinstance(table, dict):
+        raise ConfigError(path or CONFIG_NAME, where, "应为一个表（[...]）", "expected a table")
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(path or CONFIG_NAME, f"{where}.{key}" if where else key,
+                              f"未知的键（可用: {', '.join(sorted(allowed))}）",
+                              f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def _duration(path: Path | None, value: Any, where: str) -> Duration:
+    try:
+        return Duration.parse(value)
+    except ValueError:
+        raise ConfigError(path or CONFIG_NAME, where, f"时限 {value!r} 无法识别（如 7 days、24 hours、2 working days）",
+                          f"cannot read the duration {value!r} (e.g. 7 days, 24 hours, 2 working days)") from None
+
+
+def _text(path: Path, table: dict, key: str, where: str, required: bool = False) -> str:
+    value = table.get(key, "")
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ConfigError(path, f"{where}.{key}" if where else key, "应为非空文本" if required else "应为文本",
+                          "expected non-empty text" if required else "expected text")
+    return value.strip()
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and check one ``taizhang.toml``; relative paths in it are relative to the file."""
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, "-", "配置文件不存在", "no such configuration file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(path, "-", f"TOML 格式错误: {e}", f"not valid TOML: {e}") from None
+    _known(path, doc, {"company", "stores", "paths", "consolidate", "rules"}, "")
+    base = path.parent
+    config = Config(path=path)
+    company = doc.get("company", {})
+    _known(path, company, {"name", "domain", "definitions"}, "company")
+    config.company = _text(path, company, "name", "company")
+    config.domain = _text(path, company, "domain", "company").lower()
+    defs = company.get("definitions", [])
+    for i, folder in enumerate([defs] if isinstance(defs, str) else defs):
+        if not isinstance(folder, str):
+            raise ConfigError(path, f"company.definitions[{i}]", "应为文件夹路径", "expected a folder path")
+        config.definitions.append(base / folder)
+    stores = doc.get("stores", [])
+    if not isinstance(stores, list):
+        raise ConfigError(path, "stores", "应为 [[stores]] 表数组", "expected an array of tables [[stores]]")
+    for i, table in enumerate(stores):
+        where = f"stores[{i}]"
+        _known(path, table, {"code", "name", "manager", "email", "paths"}, where)
+        code = _text(path, table, "code", where, required=True)
+        if code in config.stores:
+            raise ConfigError(path, f"{where}.code", f"门店编号 {code} 重复", f"store code {code} appears twice")
+        email = _text(path, table, "email", where)
+        if email and "@" not in email:
+            raise ConfigError(path, f"{where}.email", f"{email!r} 不是电子邮箱", f"{email!r} is not an email address")
+        paths = table.get("paths", [])
+        if isinstance(paths, str):
+            paths = [paths]
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise ConfigError(path, f"{where}.paths", "应为路径通配符列表", "expected a list of path patterns")
+        config.stores[code] = Store(code, _text(path, table, "name", where, required=True),
+                                    _text(path, table, "manager", where), email, tuple(paths))
+    paths_table = doc.get("paths", {})
+    _known(path, paths_table, {"input", "output"}, "paths")
+    if "input" in paths_table:
+        config.input_dir = base / _text(path, paths_table, "input", "paths", required=True)
+    if "output" in paths_table:
+        config.output_dir = base / _text(path, paths_table, "output", "paths", required=True)
+    cons = doc.get("consolidate", {})
+    _known(path, cons, {"soon_days"}, "consolidate")
+    soon = cons.get("soon_days", 3)
+    if not isinstance(soon, int) or isinstance(soon, bool) or not 0 <= soon <= 60:
+        raise ConfigError(path, "consolidate.soon_days", "应为 0–60 的整数", "expected a whole number 0–60")
+    config.soon_days = soon
+    rules = doc.get("rules", {})
+    _known(path, rules, set(rules) if isinstance(rules, dict) else set(), "rules")
+    for reg_id, table in rules.items():
+        _known(path, table, set(table) if isinstance(table, dict) else set(), f"rules.{reg_id}")
+    config.rules = rules
+    return config
+
+
+def find_config(explicit: Path | str | None, folder: Path | str = ".") -> Config:
+    """The configuration given with ``--config``, else ``taizhang.toml`` in the working folder, else none."""
+    if explicit:
+        return load_config(explicit)
+    candidate = Path(folder) / CONFIG_NAME
+    return load_config(candidate) if candidate.is_file() else Config()

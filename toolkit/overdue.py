@@ -1,0 +1,216 @@
+"""Overdue, due-soon and care lists: the deadlines of the definitions applied to consolidated records.
+
+A deadline says from which date a record's clock runs, for which records (``when``), what ends it
+(``done``: a condition, or a later record of the same customer) and how long it may run (``limit``,
+per value of a field with ``limit_by``; calendar or working days). Everything is computed on whole
+columns; the only per-value work is the working-day arithmetic on the distinct start dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .coerce import show_values
+from .conditions import condition_mask, first_present
+from .definitions import Deadline, Duration, Register
+from .records import key_text
+from .workdays import WorkdayCalendar
+
+ITEM_COLUMNS = ["register", "register_name", "store_code", "store_name", "key", "customer", "owner", "rule",
+                "rule_name", "due", "days_overdue", "status", "source_file", "source_sheet", "source_row"]
+ITEM_LABELS_ZH = {"register_name": "登记表", "store_code": "门店编号", "store_name": "门店名称", "key": "编号",
+                  "customer": "客户", "owner": "负责人", "rule_name": "规则", "due": "应完成日期",
+                  "days_overdue": "逾期天数", "status": "状态", "source_file": "来源文件", "source_sheet": "工作表",
+                  "source_row": "行号"}
+CARE_COLUMNS = ["register", "register_name", "store_code", "store_name", "key", "customer", "owner", "rule",
+                "rule_name", "date", "days_until", "source_file", "source_sheet", "source_row"]
+DEFAULT_SOON_DAYS = 3
+
+
+@dataclass
+class OverdueLists:
+    """What is late, what falls due in the next days, and who has a birthday coming."""
+
+    as_of: dt.date
+    items: pd.DataFrame
+    due_soon: pd.DataFrame
+    care: pd.DataFrame
+    notes_zh: list[str] = field(default_factory=list)
+    notes_en: list[str] = field(default_factory=list)
+
+    def for_store(self, store_code: str) -> OverdueLists:
+        def pick(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[frame["store_code"] == store_code].reset_index(drop=True)
+        return OverdueLists(self.as_of, pick(self.items), pick(self.due_soon), pick(self.care),
+                            self.notes_zh, self.notes_en)
+
+    def for_owner(self, owner: str) -> OverdueLists:
+        def pick(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[frame["owner"].fillna("") == owner].reset_index(drop=True)
+        return OverdueLists(self.as_of, pick(self.items), pick(self.due_soon), pick(self.care),
+                            self.notes_zh, self.notes_en)
+
+
+def _limits(records: pd.DataFrame, deadline: Deadline) -> pd.Series:
+    """The limit that applies to each record (by ``limit_by`` value, else the default); None where none."""
+    if deadline.limit_by_field:
+        values = records[deadline.limit_by_field].astype("string")
+        limits = values.map(lambda v: deadline.limit_for(None if pd.isna(v) else str(v)))
+        return limits.astype(object)
+    return pd.Series([deadline.limit] * len(records), index=records.index, dtype=object)
+
+
+def due_moments(starts: pd.Series, limits: pd.Series, calendar: WorkdayCalendar) -> pd.Series:
+    """``starts`` plus each record's limit; one vectorised shift per distinct limit."""
+    due = pd.Series(pd.NaT, index=starts.index, dtype="datetime64[ns]")
+    for limit in {lim for lim in limits if lim is not None}:
+        mask = limits.map(lambda lim, limit=limit: lim == limit).astype(bool)
+        due[mask] = calendar.shift(starts[mask], limit.amount, limit.unit, limit.working)
+    return due
+
+
+def _done(records: pd.DataFrame, register: Register, deadline: Deadline, starts: pd.Series) -> pd.Series:
+    done = deadline.done
+    if done is None:
+        return pd.Series(False, index=records.index)
+    if "later_record" not in done:
+        return condition_mask(records, done)
+    spec = done["later_record"]
+    groups = spec["group"] if isinstance(spec["group"], list) else [spec["group"]]
+    group = first_present(records, groups).astype("string").str.strip()
+    dates = records[spec["date"]]
+    latest = dates.groupby([records["store_code"], group], dropna=False).transform("max")
+    return (latest > dates).fillna(False).astype(bool)
+
+
+def _item_key(records: pd.DataFrame, register: Register, deadline: Deadline) -> pd.Series:
+    if deadline.done and "later_record" in deadline.done:
+        group = deadline.done["later_record"]["group"]
+        groups = group if isinstance(group, list) else [group]
+        return first_present(records, groups).astype("string").fillna("")
+    return key_text(records, register)
+
+
+def _column(records: pd.DataFrame, register: Register, name: str | None) -> pd.Series:
+    if not name:
+        return pd.Series("", index=records.index, dtype="string")
+    return show_values(records[name], register.field(name)).astype("string").fillna("")
+
+
+def _frame(records: pd.DataFrame, register: Register, deadline: Deadline, mask: pd.Series,
+           columns: list[str], **extra: pd.Series) -> pd.DataFrame:
+    sel = records[mask]
+    status = _column(sel, register, "status" if "status" in register.field_keys else None)
+    return pd.DataFrame({
+        "register": register.id, "register_name": register.name_zh,
+        "store_code": sel["store_code"].astype("string"), "store_name": sel["store_name"].astype("string"),
+        "key": _item_key(sel, register, deadline), "customer": _column(sel, register, register.customer),
+        "owner": _column(sel, register, register.owner), "rule": deadline.id, "rule_name": deadline.name_zh,
+        "status": status, "source_file": sel["source_file"], "source_sheet": sel["source_sheet"],
+        "source_row": sel["source_row"], **{k: v[mask] for k, v in extra.items()},
+    })[columns]
+
+
+def _deadline_items(records: pd.DataFrame, register: Register, deadline: Deadline, as_of: dt.date,
+                    soon_days: int, calendar: WorkdayCalendar) -> tuple[pd.DataFrame, pd.DataFrame]:
+    starts = pd.to_datetime(first_present(records, list(deadline.start)), errors="coerce")
+    applies = starts.notna()
+    for name, values in deadline.when.items():
+        applies &= condition_mask(records, {"field": name, "in": list(values)})
+    limits = _limits(records, deadline)
+    applies &= limits.notna()
+    applies &= ~_done(records, register, deadline, starts)
+    due = due_moments(starts, limits, calendar)
+    due_day = due.dt.normalize()
+    today = pd.Timestamp(as_of)
+    sub_day = limits.map(lambda lim: lim is not None and lim.unit != "days").astype(bool)
+    # a deadline in days is met on its last day; one in hours or minutes is late from its moment on
+    late = (sub_day & (due < today + pd.Timedelta(days=1))) | (~sub_day & (due_day < today))
+    overdue = applies & late.fillna(False)
+    soon = applies & ~overdue & (due_day <= today + pd.Timedelta(days=soon_days)).fillna(False)
+    shown_due = due.dt.strftime("%Y-%m-%d %H:%M").where(sub_day, due.dt.strftime("%Y-%m-%d"))
+    days = (today - due_day).dt.days.astype("Int64")
+    late_items, soon_items = (
+        _frame(records, register, deadline, mask, ITEM_COLUMNS, due=shown_due, days_overdue=days)
+        for mask in (overdue, soon))
+    return late_items, soon_items
+
+
+def _anniversaries(records: pd.DataFrame, register: Register, deadline: Deadline, as_of: dt.date) -> pd.DataFrame:
+    """Records whose yearly date (a birthday) comes within the limit from ``as_of`` (today included)."""
+    dates = pd.to_datetime(first_present(records, list(deadline.start)), errors="coerce")
+    known = dates.notna()
+    month, day = dates.dt.month, dates.dt.day
+    today = pd.Timestamp(as_of)
+
+    def occurrence(year: int) -> pd.Series:
+        leap = pd.Series([pd.Timestamp(year, 1, 1).is_leap_year] * len(dates), index=dates.index)
+        d = day.where(~((month == 2) & (day == 29) & ~leap), 28)
+        return pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": d})[known], errors="coerce")
+
+    this_year = occurrence(today.year)
+    next_year = occurrence(today.year + 1)
+    upcoming = this_year.where(this_year >= today, next_year)
+    days_until = (upcoming - today).dt.days
+    limit = deadline.limit or Duration(7, "days")
+    mask = known & (days_until <= limit.amount).reindex(dates.index, fill_value=False)
+    return _frame(records, register, deadline, mask, CARE_COLUMNS,
+                  date=upcoming.dt.strftime("%Y-%m-%d"), days_until=days_until.astype("Int64"))
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("days_overdue", "days_until", "source_row")
+                                      else "string") for c in columns})
+
+
+def overdue_lists(records: dict[str, pd.DataFrame], registers: dict[str, Register], as_of: dt.date,
+                  soon_days: int = DEFAULT_SOON_DAYS) -> OverdueLists:
+    """Apply every register's deadlines to its consolidated records, as of the given day."""
+    calendar = WorkdayCalendar()
+    items, soon, care = [_empty(ITEM_COLUMNS)], [_empty(ITEM_COLUMNS)], [_empty(CARE_COLUMNS)]
+    for reg_id, frame in records.items():
+        register = registers[reg_id]
+        if frame.empty:
+            continue
+        for deadline in register.deadlines:
+            if deadline.kind == "anniversary":
+                care.append(_anniversaries(frame, register, deadline, as_of))
+            else:
+                late, coming = _deadline_items(frame, register, deadline, as_of, soon_days, calendar)
+                items.append(late)
+                soon.append(coming)
+
+    def combine(frames: list[pd.DataFrame], order: list[str], ascending: list[bool]) -> pd.DataFrame:
+        frames = [f for f in frames[1:] if not f.empty] or frames[:1]
+        out = pd.concat(frames, ignore_index=True)
+        return out.sort_values(order, ascending=ascending, kind="stable").reset_index(drop=True)
+
+    result = OverdueLists(
+        as_of,
+        combine(items, ["store_code", "days_overdue", "register", "key"], [True, False, True, True]),
+        combine(soon, ["store_code", "due", "register", "key"], [True, True, True, True]),
+        combine(care, ["store_code", "days_until", "customer"], [True, True, True]),
+    )
+    if calendar.unknown_years:
+        result.notes_zh.append(calendar.note_zh)
+        result.notes_en.append(calendar.note_en)
+    return result
+
+
+def lists_json(lists: OverdueLists) -> dict:
+    """The ``--json`` contract of ``taizhang overdue``."""
+    keys = ["register", "store_code", "store_name", "key", "customer", "owner", "rule", "due", "days_overdue",
+            "status"]
+
+    def rows(frame: pd.DataFrame) -> list[dict]:
+        out = frame[keys].astype(object).where(frame[keys].notna(), None)
+        return [{k: (int(v) if k == "days_overdue" else v) for k, v in r.items()} for r in out.to_dict("records")]
+
+    care_keys = ["register", "store_code", "store_name", "key", "customer", "owner", "rule", "date", "days_until"]
+    care = lists.care[care_keys].astype(object)
+    return {"as_of": lists.as_of.isoformat(), "items": rows(lists.items), "due_soon": rows(lists.due_soon),
+            "care": [{k: (int(v) if k == "days_until" else v) for k, v in r.items()} for r in care.to_dict("records")],
+            "notes": lists.notes_en}
