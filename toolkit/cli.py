@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import sys
 from pathlib import Path
 
@@ -10,22 +12,38 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
+from .config import Config, ConfigError, find_config
 from .definitions import DefinitionError, Register, load_registers
 from .describe import TYPE_NAMES, describe_deadline, describe_rule
 
 
 class Context:
-    def __init__(self, definition_dirs: tuple[Path, ...]) -> None:
+    def __init__(self, definition_dirs: tuple[Path, ...], config_path: Path | None = None) -> None:
         self.definition_dirs = definition_dirs
+        self.config_path = config_path
         self._registers: dict[str, Register] | None = None
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        """``--config FILE``, else ``taizhang.toml`` in the working folder, else an empty configuration."""
+        if self._config is None:
+            try:
+                self._config = find_config(self.config_path)
+            except ConfigError as e:
+                raise click.ClickException(f"配置有误 / configuration error: {e}") from None
+        return self._config
 
     @property
     def registers(self) -> dict[str, Register]:
         if self._registers is None:
             try:
-                self._registers = load_registers(self.definition_dirs)
+                registers = load_registers([*self.config.definitions, *self.definition_dirs])
+                self._registers = self.config.apply_rules(registers)
             except DefinitionError as e:
                 raise click.ClickException(f"登记表定义有误 / register definition error: {e}") from None
+            except ConfigError as e:
+                raise click.ClickException(f"配置有误 / configuration error: {e}") from None
         return self._registers
 
     def register(self, reg_id: str) -> Register:
@@ -51,10 +69,12 @@ def _console(stderr: bool = False) -> Console:
 @click.option("--definitions", "definition_dirs", multiple=True, type=click.Path(path_type=Path),
               envvar="TAIZHANG_DEFINITIONS",
               help="公司自己的登记表定义文件夹（新增或覆盖）/ a folder of the company's own register definitions.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="TAIZHANG_CONFIG",
+              help="配置文件，默认当前文件夹的 taizhang.toml / the configuration file (default ./taizhang.toml).")
 @click.pass_context
-def main(ctx: click.Context, definition_dirs: tuple[Path, ...]) -> None:
+def main(ctx: click.Context, definition_dirs: tuple[Path, ...], config_path: Path | None) -> None:
     """taizhang: 台账 / 登记表 模板、校验与汇总 — Excel registers for service and retail chains."""
-    ctx.obj = Context(definition_dirs)
+    ctx.obj = Context(definition_dirs, config_path)
 
 
 @main.group("registers", invoke_without_command=True)
@@ -184,6 +204,179 @@ def demo_cmd(ctx: Context, out_dir: Path, month: str, seed: int, rows: int) -> N
 
     for path in write_demo(out_dir, ctx.registers, month=month, seed=seed, rows=rows):
         click.echo(str(path))
+
+
+def _config_option(f):
+    """``--config`` is accepted after the command too (``taizhang consolidate DIR --config FILE``)."""
+    def remember(ctx: click.Context, _param, value: Path | None) -> None:
+        if value is not None:
+            ctx.find_object(Context).config_path = value
+    return click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                        expose_value=False, callback=remember, is_eager=True,
+                        help="配置文件 taizhang.toml / the configuration file.")(f)
+
+
+def _as_of(value: str | None) -> dt.date:
+    if not value:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} 不是日期（如 2026-11-05）/ is not a date (e.g. 2026-11-05)") from None
+
+
+def _input_dir(ctx: Context, input_dir: Path | None) -> Path:
+    folder = input_dir or ctx.config.input_dir
+    if folder is None:
+        raise click.UsageError("请给出输入文件夹，或在 taizhang.toml 的 [paths] input 中设置 / "
+                               "give INPUT_DIR or set [paths] input in taizhang.toml")
+    if not folder.exists():
+        raise click.BadParameter(f"{folder} 不存在 / does not exist")
+    return folder
+
+
+def _run_consolidation(ctx: Context, folder: Path, reference_year: int | None, jobs: int | None, quiet: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .consolidate import consolidate
+
+    console = _console(stderr=True)
+    if quiet or not console.is_terminal:
+        return consolidate(folder, ctx.registers, ctx.config, reference_year, jobs)
+    with Progress(TextColumn("读取 / reading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("read", total=None)
+        return consolidate(folder, ctx.registers, ctx.config, reference_year, jobs,
+                           progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
+@main.command("consolidate")
+@click.argument("input_dir", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="汇总工作簿，默认 台账汇总_<月份>.xlsx / the summary workbook.")
+@click.option("--as-of", "as_of", default=None, help="逾期按此日期计算，默认今天 / overdue as of this date (YYYY-MM-DD).")
+@click.option("--month", default=None, help="统计月份 YYYY-MM，默认截止日期的上一个月 / the month reported on.")
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="上月的汇总工作簿，用于对比 / last month's summary, for the change column.")
+@click.option("--json", "as_json", is_flag=True, help="只输出文件清单 JSON / print exactly the manifest as JSON.")
+@click.option("--jobs", type=int, default=None, help="并行进程数，默认全部核心 / worker processes (default: all cores).")
+@click.option("--year", "reference_year", type=int, default=None,
+              help="未写年份的日期按此年份读取 / year for dates typed without one.")
+@_config_option
+@pass_context
+def consolidate_cmd(ctx: Context, input_dir: Path | None, output: Path | None, as_of: str | None,
+                    month: str | None, previous: Path | None, as_json: bool, jobs: int | None,
+                    reference_year: int | None) -> None:
+    """Monthly consolidation: every store's workbooks under INPUT_DIR into one summary workbook.
+
+    Exit code: 0 the summary was written, 2 no workbook could be read.
+    """
+    from .overdue import overdue_lists
+    from .statistics import month_of
+    from .summary import write_summary
+
+    folder = _input_dir(ctx, input_dir)
+    day = _as_of(as_of)
+    try:
+        period = month_of(month, day)
+    except ValueError:
+        raise click.BadParameter(f"{month!r} 不是月份（如 2026-10）/ is not a month (e.g. 2026-10)") from None
+    if output is None:
+        output = (ctx.config.output_dir or Path(".")) / f"台账汇总_{period}.xlsx"
+    result = _run_consolidation(ctx, folder, reference_year or period.year, jobs, as_json)
+    lists = overdue_lists(result.records, ctx.registers, day, ctx.config.soon_days)
+    write_summary(output, result, lists, period, ctx.config, previous)
+    if as_json:
+        click.echo(json.dumps(result.manifest(output), ensure_ascii=False, indent=2))
+    else:
+        console = _console()
+        files = result.files
+        by_status = {s: sum(f.status == s for f in files) for s in ("ok", "unusable", "duplicate", "ignored")}
+        console.print(f"文件 {len(files)} 个：已读取 {by_status['ok']}，无法使用 {by_status['unusable']}，"
+                      f"重复 {by_status['duplicate']}，忽略 {by_status['ignored']} / files: {by_status}")
+        for f in files:
+            if f.status in ("unusable", "duplicate"):
+                console.print(f"  [{'red' if f.status == 'unusable' else 'yellow'}]{f.status}[/] {f.display}: {f.message}")
+        accepted = sum(f.rows_accepted for f in files)
+        rejected = sum(f.rows_rejected for f in files)
+        console.print(f"记录 {accepted} 行接收，{rejected} 行拒收（见「问题数据」）；逾期 {len(lists.items)} 项，"
+                      f"即将到期 {len(lists.due_soon)} 项 / {accepted} rows accepted, {rejected} rejected; "
+                      f"{len(lists.items)} overdue, {len(lists.due_soon)} due soon")
+        console.print(f"汇总工作簿 / summary workbook: {output}")
+    if not any(f.status == "ok" for f in result.files):
+        sys.exit(2)
+
+
+def _safe_name(text: str) -> str:
+    return "".join(ch for ch in text if ch not in '\\/:*?"<>|').strip() or "-"
+
+
+@main.command("overdue")
+@click.argument("input_dir", required=False, type=click.Path(path_type=Path))
+@click.option("--as-of", "as_of", default=None, help="按此日期计算，默认今天 / as of this date (YYYY-MM-DD).")
+@click.option("--split-by", type=click.Choice(["store", "owner"]), default=None,
+              help="每店（或每个负责人）一个工作簿 / one workbook per store (or owner).")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="写出工作簿的文件夹 / folder for the workbooks.")
+@click.option("--soon", "soon_days", type=int, default=None, help="即将到期的天数，默认3 / due-soon window in days.")
+@click.option("--json", "as_json", is_flag=True, help="只输出一个 JSON 对象 / print exactly one JSON object.")
+@click.option("--jobs", type=int, default=None, help="并行进程数 / worker processes.")
+@_config_option
+@pass_context
+def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_by: str | None,
+                out_dir: Path | None, soon_days: int | None, as_json: bool, jobs: int | None) -> None:
+    """Overdue and due-soon items, and the customer care list, from the workbooks under INPUT_DIR."""
+    from .overdue import lists_json, overdue_lists
+    from .summary import write_overdue_book
+
+    folder = _input_dir(ctx, input_dir)
+    day = _as_of(as_of)
+    result = _run_consolidation(ctx, folder, day.year, jobs, as_json)
+    lists = overdue_lists(result.records, ctx.registers, day,
+                          soon_days if soon_days is not None else ctx.config.soon_days)
+    written: list[Path] = []
+    if out_dir is not None or split_by:
+        out_dir = out_dir or ctx.config.output_dir or Path(".")
+        stamp = f"{day:%Y-%m-%d}"
+        if split_by is None:
+            written.append(write_overdue_book(out_dir / f"逾期清单_{stamp}.xlsx", lists, f"逾期清单 {stamp}"))
+        else:
+            stores = dict(result.stores)
+            for code, store in ctx.config.stores.items():
+                stores.setdefault(code, store.name)
+            for code, name in sorted(stores.items()):
+                mine = lists.for_store(code)
+                store = _safe_name(f"{code}_{name}")
+                if split_by == "store":
+                    written.append(write_overdue_book(out_dir / f"{store}_逾期清单_{stamp}.xlsx", mine,
+                                                      f"{name} 逾期清单 {stamp}"))
+                    continue
+                owners = sorted(set(mine.items["owner"]) | set(mine.due_soon["owner"]) | set(mine.care["owner"]))
+                for owner in owners:
+                    label = owner or "未指定负责人"
+                    written.append(write_overdue_book(out_dir / f"{store}_{_safe_name(label)}_逾期清单_{stamp}.xlsx",
+                                                      mine.for_owner(owner), f"{name} {label} 逾期清单 {stamp}"))
+    if as_json:
+        payload = lists_json(lists)
+        payload["files"] = [str(p) for p in written]
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    console = _console()
+    table = Table(title=f"逾期 / overdue as of {day:%Y-%m-%d}: {len(lists.items)}")
+    for col in ("门店", "登记表", "编号", "客户", "负责人", "规则", "应完成", "逾期天数"):
+        table.add_column(col)
+    for item in lists.items.head(30).itertuples():
+        table.add_row(f"{item.store_code} {item.store_name}", item.register_name, item.key, item.customer,
+                      item.owner, item.rule_name, item.due, str(item.days_overdue))
+    console.print(table)
+    if len(lists.items) > 30:
+        console.print(f"… 另有 {len(lists.items) - 30} 项 / and {len(lists.items) - 30} more (use -o or --json)")
+    console.print(f"即将到期 {len(lists.due_soon)} 项，客户关怀 {len(lists.care)} 项 / "
+                  f"{len(lists.due_soon)} due soon, {len(lists.care)} birthdays coming")
+    for note in lists.notes_zh:
+        console.print(f"[yellow]{note}[/]")
+    for path in written:
+        console.print(f"工作簿 / workbook: {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

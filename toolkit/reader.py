@@ -287,6 +287,9 @@ def read_workbook(
         if METADATA_SHEET in with_sheets:
             result.metadata = parse_metadata(book.get_sheet_by_name(METADATA_SHEET).to_python(skip_empty_area=False))
         meta = result.metadata or WorkbookMetadata()
+        if meta.output:
+            return WorkbookRead(path, "ignored", "本工具生成的汇总或清单文件，已忽略",
+                                "a summary or list produced by this toolkit; ignored", metadata=meta)
         for name, info in with_sheets.items():
             if name in (METADATA_SHEET, LISTS_SHEET) or str(info.typ) != str(calamine.SheetTypeEnum.WorkSheet):
                 continue

@@ -1,0 +1,192 @@
+"""Statistics of consolidated records, as the definitions declare them (``figures`` and ``summaries``).
+
+A measure is computed for every group at once with pandas groupby; the totals line is the same
+measure over all records of the table, so rates and averages in it are real rates and averages,
+not sums of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .coerce import show_values
+from .conditions import condition_mask
+from .definitions import Measure, Register, Summary
+from .overdue import due_moments
+from .workdays import WorkdayCalendar
+
+TOTAL_ZH = "合计"
+BLANK_ZH = "（未填）"
+
+
+@dataclass
+class Table:
+    """A statistics table ready to be written: group columns first, then one column per figure."""
+
+    id: str
+    title_zh: str
+    title_en: str
+    frame: pd.DataFrame  # the last row is the totals line
+    formats: dict[str, str]  # column -> integer | decimal | percent | text
+    group_columns: int
+    chart: str | None = None
+
+
+def in_month(records: pd.DataFrame, field: str, month: pd.Period | None) -> pd.DataFrame:
+    if month is None or records.empty:
+        return records
+    values = pd.to_datetime(records[field], errors="coerce")
+    return records[(values.dt.to_period("M") == month).fillna(False).astype(bool)]
+
+
+def _group_values(records: pd.DataFrame, register: Register, by: str) -> pd.Series:
+    if by == "store":
+        return (records["store_code"].fillna("") + " " + records["store_name"].fillna("")).str.strip()
+    if by.startswith("month:"):
+        months = pd.to_datetime(records[by.split(":", 1)[1]], errors="coerce").dt.strftime("%Y-%m")
+        return months.fillna(BLANK_ZH)
+    text = show_values(records[by], register.field(by)).astype("string").str.strip()
+    return text.mask(text.fillna("") == "", BLANK_ZH)
+
+
+def _group_label(register: Register, by: str) -> str:
+    if by == "store":
+        return "门店"
+    if by.startswith("month:"):
+        return "月份"
+    return register.field(by).label_zh
+
+
+def _within(records: pd.DataFrame, register: Register, args: dict) -> tuple[pd.Series, pd.Series]:
+    """(considered, on time): records with both moments, and those whose gap is within the limit."""
+    start = pd.to_datetime(records[args["from"]], errors="coerce")
+    end = pd.to_datetime(records[args["to"]], errors="coerce")
+    considered = start.notna() & end.notna()
+    if "deadline" in args:
+        deadline = next(d for d in register.deadlines if d.id == args["deadline"])
+        if deadline.limit_by_field:
+            values = records[deadline.limit_by_field].astype("string")
+            limits = values.map(lambda v: deadline.limit_for(None if pd.isna(v) else str(v))).astype(object)
+        else:
+            limits = pd.Series([deadline.limit] * len(records), index=records.index, dtype=object)
+    else:
+        limits = pd.Series([args["limit"]] * len(records), index=records.index, dtype=object)
+    considered &= limits.notna()
+    due = due_moments(start, limits, WorkdayCalendar())
+    sub_day = limits.map(lambda lim: lim is not None and lim.unit != "days").astype(bool)
+    on_time = (sub_day & (end <= due)) | (~sub_day & (end.dt.normalize() <= due.dt.normalize()))
+    return considered, (considered & on_time.fillna(False)).astype(bool)
+
+
+def measure(records: pd.DataFrame, register: Register, m: Measure, groups: list[pd.Series] | None) -> pd.Series:
+    """One figure per group (or a one-element Series for all records when ``groups`` is None)."""
+    scope = condition_mask(records, m.where)
+    keys = groups if groups is not None else [pd.Series(TOTAL_ZH, index=records.index)]
+
+    def by(values: pd.Series):
+        return values.groupby(keys, sort=False, dropna=False)
+
+    if m.op == "count":
+        return by(scope.astype("int64")).sum()
+    if m.op in ("sum", "mean"):
+        values = pd.to_numeric(records[m.args["field"]], errors="coerce").where(scope)
+        return by(values).sum(min_count=0) if m.op == "sum" else by(values).mean()
+    if m.op == "share":
+        base = scope & condition_mask(records, m.args.get("of"))
+        hits = base & condition_mask(records, m.args["that"])
+        return by(hits.astype("int64")).sum() / by(base.astype("int64")).sum().replace(0, pd.NA)
+    if m.op == "within":
+        considered, on_time = _within(records, register, m.args)
+        considered &= scope
+        on_time &= scope
+        return by(on_time.astype("int64")).sum() / by(considered.astype("int64")).sum().replace(0, pd.NA)
+    start = pd.to_datetime(records[m.args["from"]], errors="coerce")
+    end = pd.to_datetime(records[m.args["to"]], errors="coerce")
+    days = ((end - start).dt.total_seconds() / 86400).where(scope)
+    return by(days).mean()
+
+
+def _option_order(register: Register, name: str, seen: list[str]) -> list[str]:
+    f = register.field(name)
+    ordered = [o for o in f.option_values if o in seen]
+    return ordered + sorted(v for v in seen if v not in ordered)
+
+
+def summary_table(records: pd.DataFrame, register: Register, summary: Summary,
+                  month: pd.Period | None) -> Table:
+    """One statistics table of a register, with its totals line."""
+    scope = records[condition_mask(records, summary.where)] if summary.where else records
+    if summary.in_month:
+        scope = in_month(scope, summary.in_month, month)
+    labels = [_group_label(register, b) for b in summary.by]
+    groups = [_group_values(scope, register, b).rename(label) for b, label in zip(summary.by, labels, strict=True)]
+    columns: dict[str, pd.Series] = {}
+    totals: dict[str, object] = {}
+    formats: dict[str, str] = dict.fromkeys(labels, "text")
+    if summary.across:
+        across = _group_values(scope, register, summary.across)
+        order = _option_order(register, summary.across, list(across.unique()))
+        counts = pd.crosstab(groups, across) if len(scope) else pd.DataFrame()
+        for value in order:
+            columns[value] = counts[value] if value in counts else pd.Series(dtype="int64")
+            totals[value] = int(counts[value].sum()) if value in counts else 0
+            formats[value] = "integer"
+        columns["合计"] = counts.sum(axis=1) if len(scope) else pd.Series(dtype="int64")
+        totals["合计"] = int(len(scope))
+        formats["合计"] = "integer"
+    for m in summary.values:
+        columns[m.name_zh] = measure(scope, register, m, groups) if len(scope) else pd.Series(dtype="float64")
+        whole = measure(scope, register, m, None) if len(scope) else pd.Series([pd.NA])
+        totals[m.name_zh] = whole.iloc[0] if len(whole) else pd.NA
+        formats[m.name_zh] = m.format
+    body = pd.DataFrame(columns)
+    if isinstance(body.index, pd.MultiIndex) or labels:
+        body.index.names = labels
+    body = body.reset_index()
+    if len(body) and labels:
+        body = body.sort_values(labels, kind="stable").reset_index(drop=True)
+    total_row = dict.fromkeys(labels, "") | totals
+    if labels:
+        total_row[labels[0]] = TOTAL_ZH
+    frame = pd.concat([body, pd.DataFrame([total_row])], ignore_index=True)
+    for name, fmt in formats.items():
+        if fmt != "text" and name in frame:
+            frame[name] = pd.to_numeric(frame[name], errors="coerce")
+            if fmt == "integer":
+                frame[name] = frame[name].fillna(0).round().astype("int64")
+    return Table(summary.id, summary.title_zh, summary.title_en, frame[list(formats)], formats, len(labels),
+                 summary.chart)
+
+
+def key_figures(records: pd.DataFrame, register: Register) -> dict[str, tuple[object, str]]:
+    """The register's key figures over the given records: name -> (value, format)."""
+    out: dict[str, tuple[object, str]] = {}
+    for m in register.figures:
+        value = measure(records, register, m, None).iloc[0] if len(records) else pd.NA
+        out[m.name_zh] = (value, m.format)
+    return out
+
+
+def open_count(records: pd.DataFrame, register: Register) -> int | None:
+    if register.open is None:
+        return None
+    return int(condition_mask(records, register.open).sum())
+
+
+def new_in_month(records: pd.DataFrame, register: Register, month: pd.Period | None) -> int | None:
+    if month is None or not register.date:
+        return None
+    return len(in_month(records, register.date, month))
+
+
+def month_of(text: str | None, as_of: dt.date) -> pd.Period:
+    """``--month`` as a period; by default the month before ``as_of`` (the report is due by the 10th)."""
+    if text:
+        return pd.Period(text, freq="M")
+    return pd.Period(as_of, freq="M") - 1
+
+
+__all__ = ["Table", "summary_table", "key_figures", "open_count", "new_in_month", "month_of"]

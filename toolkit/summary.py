@@ -1,0 +1,392 @@
+"""The monthly summary workbook and the per-store overdue workbooks.
+
+Written fresh every run (never by editing a store's file): 总览 first, then each register's
+statistics with charts, the overdue and care lists, the rejected rows and every finding, the file
+manifest, and the consolidated records of each register. A hidden ``_taizhang`` sheet marks the
+workbook as an output so that a later run over the same folder ignores it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import python_calamine as calamine
+
+from .config import Config
+from .consolidate import Consolidation
+from .definitions import Register
+from .metadata import METADATA_SHEET, output_rows
+from .overdue import CARE_COLUMNS, ITEM_COLUMNS, ITEM_LABELS_ZH, OverdueLists
+from .records import SOURCE_COLUMNS, SOURCE_LABELS_ZH
+from .statistics import Table, key_figures, new_in_month, open_count, summary_table
+from .template import NUMBER_FORMATS, TYPE_WIDTHS, display_width
+from .xlsx import Book, Column
+
+OVERVIEW_COLUMNS = ["登记表", "门店编号", "门店名称", "记录数", "本月新增", "拒收行", "警告", "未结", "逾期", "关键指标"]
+FIELD_KINDS = {"integer": "number", "decimal": "number", "date": "date", "datetime": "datetime",
+               "time": "time_minutes"}
+FORMATS = {"integer": "#,##0", "decimal": "#,##0.00", "percent": "0.0%"}
+REJECTED_LABELS = {"store_code": "门店编号", "store_name": "门店名称", "register_name": "登记表",
+                   "source_file": "来源文件", "source_sheet": "工作表", "source_row": "行号", "key": "编号",
+                   "reason_zh": "拒收原因", "reason_en": "Reason"}
+FINDING_LABELS = {"store_code": "门店编号", "store_name": "门店名称", "file": "文件", "sheet": "工作表",
+                  "row": "行号", "column": "列", "field": "字段", "value": "填写内容", "severity": "级别",
+                  "code": "类别", "message_zh": "问题说明", "message_en": "Message"}
+MANIFEST_LABELS = {"path": "文件", "status": "状态", "store_code": "门店编号", "store_name": "门店名称",
+                   "registers": "登记表", "sha256": "SHA-256", "rows_read": "读取行数", "rows_accepted": "接收行数",
+                   "rows_rejected": "拒收行数", "message": "说明"}
+STATUS_ZH = {"ok": "已读取", "unusable": "无法使用", "duplicate": "重复提交", "ignored": "已忽略"}
+
+
+@dataclass
+class OverviewRow:
+    register: Register
+    store_code: str
+    store_name: str
+    records: int
+    new: int | None
+    rejected: int
+    warnings: int
+    open: int | None
+    overdue: int
+    figures: str
+
+
+def _figure_text(figures: dict[str, tuple[object, str]]) -> str:
+    parts = []
+    for name, (value, fmt) in figures.items():
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            shown = "-"
+        elif fmt == "percent":
+            shown = f"{float(value):.1%}"
+        elif fmt == "decimal":
+            shown = f"{float(value):,.2f}"
+        else:
+            shown = f"{int(value):,}"
+        parts.append(f"{name} {shown}")
+    return "；".join(parts)
+
+
+def overview_rows(result: Consolidation, lists: OverdueLists, month: pd.Period | None,
+                  config: Config | None = None) -> list[OverviewRow]:
+    """Per register × store, then a subtotal per register (store code "小计")."""
+    sheet_register = {(e.display, s.sheet): s.register for e in result.files for s in e.sheets}
+    findings = result.findings
+    warnings = findings[findings["severity"] == "warning"]
+    warn_reg = pd.Series([sheet_register.get((f, s), "") for f, s in zip(warnings["file"], warnings["sheet"],
+                                                                           strict=True)], dtype="string")
+    warn_counts = pd.Series(1, index=pd.MultiIndex.from_arrays([warn_reg, warnings["store_code"].astype("string")]))
+    warn_counts = warn_counts.groupby(level=[0, 1]).sum() if len(warn_counts) else warn_counts
+    rejected = result.rejected.groupby(["register", "store_code"]).size()
+    overdue = lists.items.groupby(["register", "store_code"]).size()
+    stores = dict(result.stores)
+    for code, store in (config.stores if config else {}).items():
+        stores.setdefault(code, store.name)
+    rows: list[OverviewRow] = []
+    for reg_id, register in result.registers.items():
+        records = result.records[reg_id]
+        present_stores = set(records["store_code"].dropna()) | {s for r, s in rejected.index if r == reg_id}
+        if not present_stores:
+            continue
+        for code in sorted(stores):
+            mine = records[records["store_code"] == code]
+            rows.append(OverviewRow(
+                register, code, stores[code], len(mine), new_in_month(mine, register, month),
+                int(rejected.get((reg_id, code), 0)), int(warn_counts.get((reg_id, code), 0)),
+                open_count(mine, register), int(overdue.get((reg_id, code), 0)),
+                _figure_text(key_figures(mine, register)),
+            ))
+        rows.append(OverviewRow(
+            register, "小计", "", len(records), new_in_month(records, register, month),
+            int(rejected[reg_id].sum()) if reg_id in rejected.index.get_level_values(0) else 0,
+            int(warn_counts[reg_id].sum()) if len(warn_counts) and reg_id in warn_counts.index.get_level_values(0)
+            else 0, open_count(records, register), int(overdue[reg_id].sum())
+            if reg_id in overdue.index.get_level_values(0) else 0, _figure_text(key_figures(records, register)),
+        ))
+    return rows
+
+
+def read_previous(path: Path | str) -> dict[tuple[str, str, str], tuple[float, float]]:
+    """(register name, store code, store name) -> (records, overdue) from an earlier summary's 总览."""
+    book = calamine.CalamineWorkbook.from_path(str(path))
+    rows = book.get_sheet_by_name("总览").to_python()
+    out: dict[tuple[str, str, str], tuple[float, float]] = {}
+    header = None
+    for row in rows:
+        cells = [str(c).strip() if c is not None else "" for c in row]
+        if header is None:
+            if "登记表" in cells and "记录数" in cells:
+                header = {name: i for i, name in enumerate(cells)}
+            continue
+        if not cells or not cells[header["登记表"]]:
+            continue
+        try:
+            key = (cells[header["登记表"]], cells[header["门店编号"]], cells[header["门店名称"]])
+            out[key] = (float(row[header["记录数"]] or 0), float(row[header["逾期"]] or 0))
+        except (ValueError, TypeError, IndexError):
+            continue
+    return out
+
+
+def _field_columns(register: Register) -> list[Column]:
+    columns = [Column(c, SOURCE_LABELS_ZH[c], "number" if c == "source_row" else "text",
+                      "0" if c == "source_row" else None,
+                      {"store_code": 9, "store_name": 10, "source_file": 28, "source_sheet": 14, "source_row": 6}[c])
+               for c in SOURCE_COLUMNS]
+    for f in register.fields:
+        kind = FIELD_KINDS.get(f.type, "text")
+        width = max(display_width(f.label_zh) + 3, TYPE_WIDTHS.get(f.type, 10), 18 if f.type == "text" else 0)
+        columns.append(Column(f.key, f.label_zh, kind, NUMBER_FORMATS[f.type] if kind != "text" else None,
+                              min(width, 40)))
+    return columns
+
+
+def _text_columns(labels: dict[str, str], numbers: tuple[str, ...] = (), widths: dict[str, float] | None = None
+                  ) -> list[Column]:
+    widths = widths or {}
+    return [Column(k, v, "number" if k in numbers else "text", "0" if k in numbers else None,
+                   widths.get(k, max(display_width(v) + 4, 10))) for k, v in labels.items()]
+
+
+def _sheet_name(text: str, used: set[str]) -> str:
+    name = "".join(ch for ch in text if ch not in "[]:*?/\\")[:31]
+    base, n = name, 2
+    while name in used:
+        name = f"{base[:28]}({n})"
+        n += 1
+    used.add(name)
+    return name
+
+
+class SummaryWriter:
+    def __init__(self, path: Path | str) -> None:
+        self.book = Book(path)
+        self.used: set[str] = set()
+        b = self.book
+        self.title = b.format(bold=True, font_size=16)
+        self.subtitle = b.format(font_color="#595959")
+        self.head = b.format(bold=True, bg_color="#DDEBF7", border=1, text_wrap=True, valign="vcenter",
+                             align="center")
+        self.cell = b.format(border=1)
+        self.bold_cell = b.format(border=1, bold=True, bg_color="#F2F2F2")
+        self.numbers = {k: b.format(border=1, num_format=v) for k, v in FORMATS.items()}
+        self.bold_numbers = {k: b.format(border=1, num_format=v, bold=True, bg_color="#F2F2F2")
+                             for k, v in FORMATS.items()}
+        self.red = b.format(border=1, num_format="#,##0", font_color="#C00000", bold=True)
+
+    def sheet(self, title: str):
+        ws = self.book.add_sheet(_sheet_name(title, self.used))
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        ws.set_footer("&C&P / &N")
+        return ws
+
+    def overview(self, rows: list[OverviewRow], month: pd.Period | None, as_of: dt.date,
+                 result: Consolidation, previous: dict | None, notes: list[str]) -> None:
+        ws = self.sheet("总览")
+        ws.hide_gridlines(2)
+        title = f"{month.year}年{month.month}月 台账汇总" if month is not None else "台账汇总"
+        ws.write(0, 0, title, self.title)
+        counts = pd.Series([f.status for f in result.files]).value_counts()
+        ws.write(1, 0, f"统计截至 {as_of:%Y-%m-%d}；文件 {len(result.files)} 个（已读取 {counts.get('ok', 0)}，"
+                       f"无法使用 {counts.get('unusable', 0)}，重复 {counts.get('duplicate', 0)}，"
+                       f"忽略 {counts.get('ignored', 0)}）；详见「文件清单」「问题数据」", self.subtitle)
+        columns = list(OVERVIEW_COLUMNS)
+        if previous is not None:
+            columns[4:4] = ["记录数变化"]
+            columns.insert(columns.index("逾期") + 1, "逾期变化")
+        top = 3
+        for c, name in enumerate(columns):
+            ws.write(top, c, name, self.head)
+        totals = {"记录数": 0, "拒收行": 0, "警告": 0, "逾期": 0}
+        r = top
+        for row in rows:
+            r += 1
+            sub = row.store_code == "小计"
+            text_fmt = self.bold_cell if sub else self.cell
+            num = self.bold_numbers["integer"] if sub else self.numbers["integer"]
+            values = {"登记表": row.register.name_zh, "门店编号": row.store_code, "门店名称": row.store_name,
+                      "记录数": row.records, "本月新增": row.new, "拒收行": row.rejected, "警告": row.warnings,
+                      "未结": row.open, "逾期": row.overdue, "关键指标": row.figures}
+            if previous is not None:
+                before = previous.get((row.register.name_zh, row.store_code, row.store_name))
+                values["记录数变化"] = row.records - before[0] if before else None
+                values["逾期变化"] = row.overdue - before[1] if before else None
+            if sub:
+                for k in totals:
+                    totals[k] += values[k]
+            for c, name in enumerate(columns):
+                value = values[name]
+                if value is None:
+                    ws.write_blank(r, c, None, text_fmt)
+                elif isinstance(value, str):
+                    ws.write_string(r, c, value, text_fmt)
+                else:
+                    ws.write_number(r, c, value, self.red if name == "逾期" and value and not sub else num)
+        r += 1
+        for c, name in enumerate(columns):
+            value = totals.get(name)
+            if c == 0:
+                ws.write(r, c, "总计", self.bold_cell)
+            elif value is not None:
+                ws.write_number(r, c, value, self.bold_numbers["integer"])
+            else:
+                ws.write_blank(r, c, None, self.bold_cell)
+        ws.autofilter(top, 0, r - 1, len(columns) - 1)
+        ws.freeze_panes(top + 1, 3)
+        ws.repeat_rows(top)
+        widths = {"登记表": 16, "门店编号": 9, "门店名称": 10, "关键指标": 48}
+        for c, name in enumerate(columns):
+            ws.set_column(c, c, widths.get(name, 9))
+        r += 2
+        for note in notes:
+            ws.write(r, 0, note, self.subtitle)
+            r += 1
+
+    def statistics(self, register: Register, tables: list[Table]) -> None:
+        ws = self.sheet(f"{register.name_zh}统计")
+        ws.hide_gridlines(2)
+        ws.write(0, 0, f"{register.name_zh} 统计", self.title)
+        r = 2
+        widest = 0
+        for table in tables:
+            ws.write(r, 0, table.title_zh, self.book.format(bold=True, font_size=12))
+            r += 1
+            frame = table.frame
+            for c, name in enumerate(frame.columns):
+                ws.write(r, c, name, self.head)
+            first = r + 1
+            for i, record in enumerate(frame.itertuples(index=False)):
+                total = i == len(frame) - 1
+                for c, (name, value) in enumerate(zip(frame.columns, record, strict=True)):
+                    fmt_name = table.formats.get(name, "text")
+                    if fmt_name == "text":
+                        ws.write_string(first + i, c, str(value), self.bold_cell if total else self.cell)
+                    elif value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+                        ws.write_blank(first + i, c, None, self.bold_numbers[fmt_name] if total else
+                                       self.numbers[fmt_name])
+                    else:
+                        ws.write_number(first + i, c, float(value), self.bold_numbers[fmt_name] if total else
+                                        self.numbers[fmt_name])
+            last = first + len(frame) - 2  # the totals line is not charted
+            widest = max(widest, len(frame.columns))
+            if table.chart and last >= first:
+                self._chart(ws, table, first, last, r)
+            r = first + len(frame) + 2
+            if table.chart:
+                r = max(r, first + 16)
+        ws.set_column(0, 0, 16)
+        ws.set_column(1, max(widest, 2), 11)
+
+    def _chart(self, ws, table: Table, first: int, last: int, header_row: int) -> None:
+        chart = self.book.workbook.add_chart({"type": table.chart})
+        sheet = ws.get_name()
+        value_cols = [i for i, name in enumerate(table.frame.columns) if i >= table.group_columns
+                      and table.formats.get(name) != "percent"][:1 if table.chart == "pie" else 3]
+        for c in value_cols:
+            chart.add_series({"name": [sheet, header_row, c], "categories": [sheet, first, 0, last, 0],
+                              "values": [sheet, first, c, last, c],
+                              "data_labels": {"value": True} if table.chart != "line" else {}})
+        chart.set_title({"name": table.title_zh, "name_font": {"size": 11}})
+        chart.set_size({"width": 480, "height": 288})
+        if table.chart == "pie":
+            chart.set_legend({"position": "right"})
+        else:
+            chart.set_legend({"position": "bottom"})
+        ws.insert_chart(header_row, len(table.frame.columns) + 1, chart)
+
+    def records(self, register: Register, frame: pd.DataFrame) -> None:
+        name = _sheet_name(register.name_zh, self.used)
+        self.used.discard(name)
+        for n in self.book.bulk_sheet(name, frame, _field_columns(register), title=register.name_zh):
+            self.used.add(n)
+
+    def listing(self, title: str, frame: pd.DataFrame, labels: dict[str, str], numbers: tuple[str, ...] = (),
+                widths: dict[str, float] | None = None) -> None:
+        name = _sheet_name(title, self.used)
+        self.used.discard(name)
+        for n in self.book.bulk_sheet(name, frame, _text_columns(labels, numbers, widths), title=title):
+            self.used.add(n)
+
+    def manifest(self, result: Consolidation) -> None:
+        frame = pd.DataFrame([f.manifest() for f in result.files] or [dict.fromkeys(MANIFEST_LABELS)])
+        frame = frame.reindex(columns=list(MANIFEST_LABELS))
+        if len(result.files):
+            frame["registers"] = frame["registers"].map(
+                lambda ids: "、".join(result.registers[i].name_zh for i in ids) if isinstance(ids, list) else "")
+            frame["status"] = frame["status"].map(STATUS_ZH)
+        self.listing("文件清单", frame, MANIFEST_LABELS, ("rows_read", "rows_accepted", "rows_rejected"),
+                     {"path": 40, "message": 60, "sha256": 20, "registers": 24})
+
+    def close(self, kind: str) -> Path:
+        meta = self.book.add_sheet(METADATA_SHEET)
+        for r, row in enumerate(output_rows(kind)):
+            meta.write_row(r, 0, row)
+        meta.very_hidden()
+        return self.book.close()
+
+
+def _item_labels() -> dict[str, str]:
+    return {k: ITEM_LABELS_ZH[k] for k in ITEM_COLUMNS if k in ITEM_LABELS_ZH}
+
+
+CARE_LABELS = {"register_name": "登记表", "store_code": "门店编号", "store_name": "门店名称", "key": "编号",
+               "customer": "客户", "owner": "负责人", "rule_name": "事项", "date": "日期", "days_until": "还有几天",
+               "source_file": "来源文件", "source_sheet": "工作表", "source_row": "行号"}
+ITEM_WIDTHS = {"register_name": 14, "key": 16, "customer": 10, "owner": 9, "rule_name": 20, "due": 16,
+               "source_file": 36, "status": 8}
+
+
+def write_lists(writer: SummaryWriter, lists: OverdueLists) -> None:
+    numbers = ("days_overdue", "source_row")
+    writer.listing("逾期清单", lists.items, _item_labels(), numbers, ITEM_WIDTHS)
+    writer.listing("即将到期", lists.due_soon, _item_labels() | {"days_overdue": "距到期天数(负数)"}, numbers,
+                   ITEM_WIDTHS)
+    writer.listing("客户关怀", lists.care, {k: CARE_LABELS[k] for k in CARE_COLUMNS if k in CARE_LABELS},
+                   ("days_until", "source_row"), ITEM_WIDTHS)
+
+
+def write_summary(path: Path | str, result: Consolidation, lists: OverdueLists, month: pd.Period | None,
+                  config: Config | None = None, previous: Path | str | None = None) -> Path:
+    """The month's summary workbook (see the module docstring for its sheets)."""
+    writer = SummaryWriter(path)
+    rows = overview_rows(result, lists, month, config)
+    notes = ["说明：「记录数」为去重后接收的记录；有错误的行不计入，列在「问题数据」中。"
+             "「逾期」「未结」按各登记表定义的时限规则计算。"] + lists.notes_zh
+    writer.overview(rows, month, lists.as_of, result, read_previous(previous) if previous else None, notes)
+    for reg_id, register in result.registers.items():
+        records = result.records[reg_id]
+        if records.empty or not register.summaries:
+            continue
+        writer.statistics(register, [summary_table(records, register, s, month) for s in register.summaries])
+    write_lists(writer, lists)
+    writer.listing("问题数据", result.rejected, REJECTED_LABELS, ("source_row",),
+                   {"source_file": 36, "reason_zh": 60, "reason_en": 60, "key": 16})
+    findings = result.findings.reindex(columns=list(FINDING_LABELS))
+    findings["severity"] = findings["severity"].map({"error": "错误", "warning": "警告"})
+    writer.listing("问题明细", findings, FINDING_LABELS, ("row",),
+                   {"file": 36, "message_zh": 60, "message_en": 60, "value": 16})
+    writer.manifest(result)
+    for reg_id, register in result.registers.items():
+        if not result.records[reg_id].empty:
+            writer.records(register, result.records[reg_id])
+    return writer.close("summary")
+
+
+def write_overdue_book(path: Path | str, lists: OverdueLists, title: str) -> Path:
+    """One store's (or owner's) overdue, due-soon and care lists, ready to email."""
+    writer = SummaryWriter(path)
+    ws = writer.sheet("说明")
+    ws.write(0, 0, title, writer.title)
+    ws.write(2, 0, f"统计截至 {lists.as_of:%Y-%m-%d}")
+    ws.write(3, 0, f"逾期 {len(lists.items)} 项；即将到期 {len(lists.due_soon)} 项；客户关怀 {len(lists.care)} 项")
+    for i, note in enumerate(lists.notes_zh):
+        ws.write(5 + i, 0, note, writer.subtitle)
+    ws.set_column(0, 0, 80)
+    write_lists(writer, lists)
+    return writer.close("overdue")
