@@ -195,12 +195,10 @@ def _resolve_store(entry: FileEntry, root: Path, config: Config) -> None:
     if not code:
         parent = entry.path.parent
         top = root if root.is_dir() else root.parent
-        while True:
+        while parent != top and parent.parent != parent:
             m = _STORE_FOLDER.match(parent.name)
-            if m:
+            if m and not re.fullmatch(r"[\d\W_]+", m.group("name")):  # "2026-10" is a month, not a store
                 code, name = m.group("code"), m.group("name")
-                break
-            if parent == top or parent.parent == parent:
                 break
             parent = parent.parent
     if not code:
@@ -271,7 +269,7 @@ def _replace_older(records: pd.DataFrame, register: Register, order: dict[str, i
     winners = newest.set_index(["store_code", "_key"])[["source_file", "source_row"]]
     losers_index = ordered.index.difference(newest.index)
     losers = ordered.loc[losers_index]
-    multi_file = losers.join(winners, on=["store_code", "_key"], rsuffix="_winner")
+    multi_file = losers.join(winners.add_suffix("_winner"), on=["store_code", "_key"])
     multi_file = multi_file[multi_file["source_file_winner"] != multi_file["source_file"]]
     keep = records.drop(index=multi_file.index)
     return keep.reset_index(drop=True), multi_file
@@ -351,9 +349,8 @@ def consolidate(
         finding_frames.append(findings.assign(store_code=entry.store_code, store_name=entry.store_name))
     findings = (pd.concat(finding_frames, ignore_index=True) if finding_frames
                 else empty_findings().assign(store_code="", store_name=""))
-    for records_frame in records.values():
-        records_frame.sort_values(["store_code", "source_file", "source_sheet", "source_row"], kind="stable",
-                                  inplace=True, ignore_index=True)
+    records = {reg_id: frame.sort_values(["store_code", "source_file", "source_sheet", "source_row"],
+                                         kind="stable", ignore_index=True) for reg_id, frame in records.items()}
     return Consolidation(root, registers, entries, records, rejected, findings)
 
 

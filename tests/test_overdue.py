@@ -1,0 +1,136 @@
+"""Deadlines as the registers declare them, counted the way the stores count them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from tests.conftest import COMPLAINT_HEADER, complaint, write_workbook
+from toolkit.config import ConfigError, load_config
+from toolkit.consolidate import consolidate
+from toolkit.overdue import overdue_lists
+from toolkit.workdays import WorkdayCalendar
+
+
+def _complaints(tmp_path, rows, registers, as_of, store="001_朝阳店"):
+    folder = tmp_path / "in" / store
+    folder.mkdir(parents=True, exist_ok=True)
+    write_workbook(folder / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER, *rows]})
+    result = consolidate(tmp_path / "in", registers, jobs=1)
+    return overdue_lists(result.records, registers, as_of)
+
+
+def test_a_domestic_complaint_14_days_old_is_one_day_overdue_a_foreign_one_is_not(tmp_path, registers):
+    lists = _complaints(tmp_path, [
+        complaint("2610001", dt.date(2026, 10, 1), region="国内"),
+        complaint("2610002", dt.date(2026, 10, 1), region="国外"),
+        complaint("2610003", dt.date(2026, 10, 1), status="已解决", resolved=dt.date(2026, 10, 20)),
+    ], registers, dt.date(2026, 10, 15))
+    items = lists.items
+    assert list(items["key"]) == ["2610001"]
+    row = items.iloc[0]
+    assert (row["rule"], row["due"], row["days_overdue"], row["status"]) == ("complaint_close", "2026-10-14", 1, "处理中")
+    assert (row["store_code"], row["store_name"], row["customer"], row["owner"]) == ("001", "朝阳店", "张伟", "王小红")
+    assert list(lists.due_soon["key"]) == ["2610002"]  # due 2026-10-18, within the next 3 days
+
+
+def test_an_enquiry_must_be_answered_within_24_hours(tmp_path, registers):
+    lists = _complaints(tmp_path, [complaint("2610001", dt.date(2026, 10, 14), category="咨询")],
+                        registers, dt.date(2026, 10, 15))
+    assert list(lists.items["rule"]) == ["enquiry_answer"]
+    assert lists.items.iloc[0]["due"] == "2026-10-15 00:00"
+
+
+def test_working_days_skip_the_national_day_holiday_and_count_the_make_up_saturday():
+    calendar = WorkdayCalendar()
+    # 2026-09-30 + 3 working days: 1–7 October are holidays; 8, 9 October and the make-up Saturday 10th count
+    assert calendar.add_workdays(dt.date(2026, 9, 30), 3) == dt.date(2026, 10, 10)
+    assert not calendar.unknown_years
+
+
+def test_a_year_the_calendar_does_not_know_yet_is_counted_monday_to_friday_and_said_so():
+    calendar = WorkdayCalendar()
+    assert calendar.add_workdays(dt.date(2031, 3, 7), 1) == dt.date(2031, 3, 10)  # Friday -> Monday
+    assert calendar.unknown_years == {2031} and "2031" in calendar.note_zh
+
+
+def test_a_company_changes_a_deadline_to_working_days_in_its_configuration(tmp_path, registers):
+    config_file = tmp_path / "taizhang.toml"
+    config_file.write_text('[rules.complaints.complaint_close]\nlimits = { "国内" = "5 working days" }\n',
+                           encoding="utf-8")
+    company = load_config(config_file).apply_rules(registers)
+    folder = tmp_path / "in" / "001_朝阳店"
+    folder.mkdir(parents=True)
+    write_workbook(folder / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER, complaint("2609001", dt.date(2026, 9, 30))]})
+    result = consolidate(tmp_path / "in", company, jobs=1)
+    lists = overdue_lists(result.records, company, dt.date(2026, 10, 13))
+    # 8, 9, 10 (make-up Saturday), 12, 13 October: due on the 13th, so not overdue on the 13th
+    assert lists.items.empty and list(lists.due_soon["due"]) == ["2026-10-13"]
+    assert list(overdue_lists(result.records, company, dt.date(2026, 10, 14)).items["days_overdue"]) == [1]
+
+
+def test_a_wrong_key_or_value_in_the_configuration_is_named(tmp_path, registers):
+    bad = tmp_path / "taizhang.toml"
+    bad.write_text('[[stores]]\ncode = "001"\nname = "朝阳店"\nemial = "a@b.cn"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(bad)
+    assert "stores[0].emial" in str(e.value) and "未知的键" in str(e.value)
+    bad.write_text('[rules.complaints.complaint_closed]\nlimit = "3 days"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(bad).apply_rules(registers)
+    assert "rules.complaints.complaint_closed" in str(e.value) and "complaint_close" in str(e.value)
+    bad.write_text('[rules.complaints.complaint_close]\nlimit = "three days"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(bad).apply_rules(registers)
+    assert "rules.complaints.complaint_close.limit" in str(e.value)
+
+
+def _records(register, rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    for f in register.fields:
+        if f.key not in frame:
+            frame[f.key] = pd.NA
+        elif f.type in ("date", "datetime"):
+            frame[f.key] = pd.to_datetime(frame[f.key])
+    source = {"store_code": "001", "store_name": "朝阳店", "source_file": "f.xlsx", "source_sheet": "s"}
+    return frame.assign(**source, source_row=range(2, 2 + len(frame)))
+
+
+def test_a_planned_visit_is_overdue_only_when_no_later_visit_to_that_customer_was_made(registers):
+    visits = _records(registers["visits"], [
+        {"visit_date": "2026-10-01", "customer_id": "C1", "customer_name": "赵一", "next_visit_date": "2026-10-05",
+         "staff": "李明"},
+        {"visit_date": "2026-10-06", "customer_id": "C1", "customer_name": "赵一"},
+        {"visit_date": "2026-10-01", "customer_id": "C2", "customer_name": "钱二", "next_visit_date": "2026-10-05",
+         "staff": "李明"},
+    ])
+    lists = overdue_lists({"visits": visits}, registers, dt.date(2026, 10, 10))
+    assert list(lists.items["key"]) == ["C2"] and list(lists.items["owner"]) == ["李明"]
+
+
+def test_a_repair_not_on_site_within_two_hours_and_one_completed_without_a_return_visit(registers):
+    repairs = _records(registers["repairs"], [
+        {"repair_no": "R1", "reported_at": "2026-10-10 09:00", "dispatched_at": "2026-10-10 09:10",
+         "technician": "张师傅"},
+        {"repair_no": "R2", "reported_at": "2026-10-01 09:00", "dispatched_at": "2026-10-01 09:10",
+         "arrived_at": "2026-10-01 09:20", "completed_at": "2026-10-01 10:00", "technician": "张师傅"},
+    ])
+    lists = overdue_lists({"repairs": repairs}, registers, dt.date(2026, 10, 10))
+    assert sorted(zip(lists.items["key"], lists.items["rule"], strict=True)) == [
+        ("R1", "repair_fixed"), ("R1", "repair_on_site"), ("R2", "repair_return_visit")]
+
+
+def test_birthdays_in_the_next_seven_days_make_the_care_list(registers):
+    customers = _records(registers["customers"], [
+        {"customer_id": "C1", "name": "赵一", "birthday": "1980-11-08", "created_date": "2026-11-01",
+         "last_contact_date": "2026-11-05"},
+        {"customer_id": "C2", "name": "钱二", "birthday": "1990-11-20", "created_date": "2026-11-01"},
+        {"customer_id": "C3", "name": "孙三", "birthday": "1988-02-29", "created_date": "2026-11-01"},
+    ])
+    lists = overdue_lists({"customers": customers}, registers, dt.date(2026, 11, 5))
+    assert list(zip(lists.care["customer"], lists.care["date"], lists.care["days_until"], strict=True)) == [
+        ("赵一", "2026-11-08", 3)]
+    leap = overdue_lists({"customers": customers}, registers, dt.date(2027, 2, 25))
+    assert ("孙三", "2027-02-28") in set(zip(leap.care["customer"], leap.care["date"], strict=True))
