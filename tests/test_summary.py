@@ -1,0 +1,155 @@
+"""The month's summary workbook and the stores' overdue workbooks, as head office gets them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+
+import openpyxl
+import pandas as pd
+import pytest
+import python_calamine as calamine
+from click.testing import CliRunner
+
+from tests.conftest import libreoffice
+from toolkit import xlsx
+from toolkit.cli import main
+from toolkit.xlsx import Book, Column
+
+MANIFEST_KEYS = {"path", "status", "store_code", "store_name", "registers", "sha256", "rows_read", "rows_accepted",
+                 "rows_rejected", "message"}
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory):
+    """The demo month (four stores, nine registers) consolidated once through the command line."""
+    root = tmp_path_factory.mktemp("month")
+    runner = CliRunner()
+    assert runner.invoke(main, ["demo", str(root / "in"), "--rows", "40"]).exit_code == 0
+    out = root / "汇总.xlsx"
+    result = runner.invoke(main, ["consolidate", str(root / "in"), "-o", str(out), "--month", "2026-10",
+                                  "--as-of", "2026-11-05", "--json", "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    return root, out, json.loads(result.stdout)
+
+
+def test_consolidate_json_is_exactly_the_manifest(month):
+    root, out, manifest = month
+    assert set(manifest) == {"files", "output"} and manifest["output"] == str(out)
+    assert len(manifest["files"]) == 35
+    for f in manifest["files"]:
+        assert set(f) == MANIFEST_KEYS
+        assert f["status"] == "ok" and f["store_code"] in {"001", "002", "003", "004"}
+        assert f["rows_read"] == f["rows_accepted"] + f["rows_rejected"]
+        assert len(f["sha256"]) == 64
+
+
+def test_the_summary_workbook_has_every_sheet_a_manager_expects(month):
+    _, out, manifest = month
+    book = calamine.CalamineWorkbook.from_path(str(out))
+    names = book.sheet_names
+    for expected in ("总览", "客户投诉登记表统计", "逾期清单", "即将到期", "客户关怀", "问题数据", "问题明细", "文件清单",
+                     "客户投诉登记表", "报修登记表"):
+        assert expected in names
+    overview = book.get_sheet_by_name("总览").to_python()
+    header = overview[3]
+    assert header[:4] == ["登记表", "门店编号", "门店名称", "记录数"]
+    subtotal = next(r for r in overview if r[0] == "客户投诉登记表" and r[1] == "小计")
+    accepted = sum(f["rows_accepted"] for f in manifest["files"] if f["registers"] == ["complaints"])
+    complaints_rows = book.get_sheet_by_name("客户投诉登记表").to_python()
+    assert subtotal[3] == len(complaints_rows) - 1
+    assert accepted <= subtotal[3]  # store 004 sends complaints inside a two-register workbook
+    rejected = book.get_sheet_by_name("问题数据").to_python()
+    assert len(rejected) - 1 == sum(f["rows_rejected"] for f in manifest["files"])
+    stats = book.get_sheet_by_name("客户投诉登记表统计").to_python()
+    assert any(r and r[0] == "客户投诉案件统计表（按类型）" for r in stats)
+
+
+def test_records_have_source_columns_real_dates_a_table_and_a_frozen_header(month):
+    _, out, _ = month
+    book = openpyxl.load_workbook(out)
+    ws = book["客户投诉登记表"]
+    assert [c.value for c in ws[1]][:6] == ["门店编号", "门店名称", "来源文件", "工作表", "行号", "投诉编号"]
+    assert isinstance(ws["G2"].value, dt.datetime) and ws["G2"].number_format == "yyyy-mm-dd"
+    assert ws.freeze_panes == "A2"
+    (table,) = ws.tables.values()
+    assert table.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}{ws.max_row}"
+    assert book["_taizhang"].sheet_state == "veryHidden"
+
+
+def test_a_rerun_over_a_folder_holding_last_runs_summary_ignores_it(month, tmp_path):
+    root, out, _ = month
+    inside = root / "in" / "汇总_上次.xlsx"
+    inside.write_bytes(out.read_bytes())
+    try:
+        result = CliRunner().invoke(main, ["consolidate", str(root / "in"), "-o", str(tmp_path / "again.xlsx"),
+                                           "--month", "2026-10", "--as-of", "2026-11-05", "--json", "--jobs", "1"])
+        files = {f["path"]: f for f in json.loads(result.stdout)["files"]}
+        assert files["汇总_上次.xlsx"]["status"] == "ignored"
+    finally:
+        inside.unlink()
+
+
+def test_last_months_summary_gives_the_change_columns(month, tmp_path):
+    root, out, _ = month
+    again = tmp_path / "11月.xlsx"
+    result = CliRunner().invoke(main, ["consolidate", str(root / "in"), "-o", str(again), "--month", "2026-10",
+                                       "--as-of", "2026-11-05", "--previous", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    overview = calamine.CalamineWorkbook.from_path(str(again)).get_sheet_by_name("总览").to_python()
+    header = overview[3]
+    assert "记录数变化" in header and "逾期变化" in header
+    changes = [r[header.index("记录数变化")] for r in overview[4:] if r[1] not in ("", None)]
+    assert changes and all(c == 0 for c in changes)
+
+
+def test_overdue_split_by_store_writes_one_workbook_per_store_and_json_lists_them(month, tmp_path):
+    root, _, _ = month
+    result = CliRunner().invoke(main, ["overdue", str(root / "in"), "--as-of", "2026-11-05", "--split-by", "store",
+                                       "-o", str(tmp_path), "--json", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["as_of"] == "2026-11-05" and payload["items"]
+    assert set(payload["items"][0]) == {"register", "store_code", "store_name", "key", "customer", "owner", "rule",
+                                        "due", "days_overdue", "status"}
+    names = sorted(p.name for p in tmp_path.glob("*.xlsx"))
+    assert names == [f"{s}_逾期清单_2026-11-05.xlsx" for s in ("001_朝阳店", "002_海淀店", "003_浦东店", "004_天河店")]
+    store = calamine.CalamineWorkbook.from_path(str(tmp_path / names[0])).get_sheet_by_name("逾期清单").to_python()
+    expected = [i for i in payload["items"] if i["store_code"] == "001"]
+    assert len(store) - 1 == len(expected) and {r[1] for r in store[1:]} == {"001"}
+
+
+def test_a_register_longer_than_an_excel_sheet_continues_on_a_second_sheet(tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx, "EXCEL_MAX_ROWS", 11)
+    frame = pd.DataFrame({"n": range(25), "t": [f"第{i}行" for i in range(25)]})
+    book = Book(tmp_path / "long.xlsx")
+    names = book.bulk_sheet("记录", frame, [Column("n", "序号", "number", "0"), Column("t", "内容", "text")])
+    book.close()
+    assert names == ["记录", "记录(2)", "记录(3)"]
+    read = calamine.CalamineWorkbook.from_path(str(tmp_path / "long.xlsx"))
+    rows = [r for name in names for r in read.get_sheet_by_name(name).to_python()[1:]]
+    assert [int(r[0]) for r in rows] == list(range(25)) and rows[-1][1] == "第24行"
+
+
+def test_text_that_looks_like_markup_or_a_formula_is_written_as_plain_text(tmp_path):
+    frame = pd.DataFrame({"t": ["<b>&amp;</b>", "=1+1", "line\x01break", None]})
+    book = Book(tmp_path / "t.xlsx")
+    book.bulk_sheet("记录", frame, [Column("t", "内容", "text")])
+    book.close()
+    ws = openpyxl.load_workbook(tmp_path / "t.xlsx")["记录"]
+    assert [ws.cell(r, 1).value for r in range(2, 6)] == ["<b>&amp;</b>", "=1+1", "linebreak", None]
+    assert ws.cell(3, 1).data_type == "s"
+
+
+def test_libreoffice_opens_the_summary_and_the_overdue_workbooks(month, tmp_path):
+    soffice = libreoffice()
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed")
+    _, out, _ = month
+    result = subprocess.run(
+        [soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to", "pdf",
+         "--outdir", str(tmp_path), str(out)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    pdf = tmp_path / f"{out.stem}.pdf"
+    assert pdf.exists() and pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20000
