@@ -314,3 +314,13 @@ def write_demo(out_dir: Path | str, registers: dict[str, Register], month: str =
             written.append(_handmade_workbook(folder / f"{name}_售後服務登記_{month}.xlsx", handmade[2:], name,
                                               month, rng, traditional=True))
     return written
+
+
+def write_store_workbook(path: Path | str, register: Register, store_code: str, store_name: str, rows: int,
+                         month: str = "2026-10", seed: int = 7) -> Path:
+    """One store's filled template of one register, with the usual mistakes (benchmarks, tests)."""
+    rng = np.random.default_rng(seed)
+    month_start = dt.date.fromisoformat(f"{month}-01")
+    records = _RecordMaker(register, rng, month_start, rows, store_code).make()
+    cells = _sprinkle_mistakes(_to_cells(records, register), register, rng)
+    return write_register_workbook(Path(path), [register], store_code, store_name, {register.id: cells})
