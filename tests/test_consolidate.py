@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 import python_calamine as calamine
@@ -148,3 +149,19 @@ def test_same_inputs_same_output_and_a_rerun_after_one_store_changed_touches_onl
     assert [r for r in before if r[0] != "003"] == [r for r in after if r[0] != "003"]
     subject = changed["客户投诉登记表"][0].index("投诉主题")
     assert [r[subject] for r in after if r[0] == "003"] == ["浦东改过的"]
+
+
+def test_reading_stores_sheets_together_finds_exactly_what_checking_each_file_alone_finds(tmp_path, registers):
+    from toolkit.check import check_paths
+    from toolkit.demo import write_demo
+
+    write_demo(tmp_path / "in", registers, rows=30)
+    together = consolidate(tmp_path / "in", registers, jobs=1).findings
+    alone = check_paths([tmp_path / "in"], registers).findings
+    alone["file"] = alone["file"].map(lambda f: str(Path(f).relative_to(tmp_path / "in")))
+    columns = ["file", "sheet", "row", "column", "code", "message_zh", "message_en"]
+
+    def rows(frame):
+        return sorted(map(tuple, frame[columns].astype(str).to_numpy().tolist()))
+
+    assert len(alone) > 20 and rows(together) == rows(alone)

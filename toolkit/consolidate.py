@@ -22,14 +22,23 @@ import pandas as pd
 
 from .config import Config
 from .definitions import Register
-from .reader import WORKBOOK_SUFFIXES, is_ignored, read_workbook
+from .reader import (
+    WORKBOOK_SUFFIXES,
+    HeaderMatch,
+    SheetRead,
+    SheetScan,
+    is_ignored,
+    read_sheet,
+    scan_workbook,
+)
 from .records import SOURCE_COLUMNS, empty_records, key_complete, key_text
-from .validate import empty_findings, validate_sheets
+from .validate import empty_findings, validate_sheet
 
 REJECTED_COLUMNS = ["store_code", "store_name", "register", "register_name", "source_file", "source_sheet",
                     "source_row", "key", "reason_zh", "reason_en"]
 MANIFEST_KEYS = ["path", "status", "store_code", "store_name", "registers", "sha256", "rows_read",
                  "rows_accepted", "rows_rejected", "message"]
+BATCH_FILES = 40  # workbooks read and validated together in one worker task
 _STORE_FOLDER = re.compile(r"^(?P<code>[0-9A-Za-z]+)[_\-\s]+(?P<name>.+)$")
 
 
@@ -124,50 +133,121 @@ def _row_reasons(errors: pd.DataFrame, rows: pd.Index) -> pd.DataFrame:
     return frame.join(joined, on="source_row")
 
 
-def check_file(path: Path, display: str, registers: dict[str, Register] | None = None,
-               reference_year: int | None = None) -> tuple[FileEntry, pd.DataFrame]:
-    """Read and validate one workbook; split each sheet's rows into accepted and rejected."""
+def _layout(scan: SheetScan) -> tuple:
+    h = scan.header
+    return (scan.register.id, tuple(sorted(h.columns.items())), tuple(sorted(h.extra.items())),
+            tuple(sorted(h.duplicates.items())))
+
+
+def _read_together(members: list[tuple[FileEntry, SheetScan]], reference_year: int | None
+                   ) -> tuple[SheetRead, list[int]]:
+    """Sheets of the same register and the same column layout, read as one sheet (one pass of pandas work
+    instead of one per small sheet); ``origin`` keeps each row's file, sheet and Excel row."""
+    first = members[0][1]
+    rows: list[list] = [first.rows[first.header.row]]
+    files, sheets, excel_rows, parts, header_rows = [], [], [], [], []
+    for part, (entry, scan) in enumerate(members):
+        body = scan.rows[scan.header.row + 1:]
+        rows.extend(body)
+        files.extend([entry.display] * len(body))
+        sheets.extend([scan.sheet] * len(body))
+        excel_rows.extend(range(scan.header.row + 2, scan.header.row + 2 + len(body)))
+        parts.extend([part] * len(body))
+        header_rows.append(scan.header.row + 1)
+    header = HeaderMatch(0, dict(first.header.columns), dict(first.header.headers), dict(first.header.extra),
+                         dict(first.header.duplicates))
+    sheet = read_sheet(rows, first.sheet, first.sheet, first.register, header, reference_year)
+    origin = pd.DataFrame({"file": files, "sheet": sheets, "row": excel_rows, "part": parts},
+                          index=pd.RangeIndex(2, 2 + len(files)))
+    sheet.origin = origin.loc[sheet.data.index]
+    sheet.skipped = [(int(origin.at[r, "part"]), int(origin.at[r, "row"]), reason) for r, reason in sheet.skipped]
+    return sheet, header_rows
+
+
+def _sheet_findings(findings: pd.DataFrame, sheet: SheetRead, members: list[tuple[FileEntry, SheetScan]],
+                    header_rows: list[int]) -> pd.DataFrame:
+    """Header findings of the combined sheet belong to every member sheet, on its own header row."""
+    on_header = findings["row"] == sheet.header_row
+    rows = findings[~on_header]
+    header = findings[on_header]
+    if header.empty:
+        return rows
+    copies = []
+    for (entry, scan), row in zip(members, header_rows, strict=True):
+        copy = header.assign(file=entry.display, sheet=scan.sheet, row=row)
+        copy["message_zh"] = copy["message_zh"].str.replace(r"^第\d+行", f"第{row}行", regex=True)
+        copy["message_en"] = copy["message_en"].str.replace(r"^Row \d+", f"Row {row}", regex=True)
+        copies.append(copy)
+    return pd.concat([rows, *copies], ignore_index=True)
+
+
+def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | None = None,
+                reference_year: int | None = None) -> list[tuple[FileEntry, pd.DataFrame]]:
+    """Read and validate a batch of workbooks; split each sheet's rows into accepted and rejected.
+
+    Sheets of the same register and layout (every store's copy of a template) are parsed and validated
+    together; each row keeps its file, sheet and Excel row, and keys are unique per sheet, not across.
+    """
     registers = registers if registers is not None else _worker_registers
     year = reference_year if reference_year is not None else _worker_year
-    entry = FileEntry(path, display, "ok", modified=path.stat().st_mtime if path.exists() else 0.0)
-    if is_ignored(path) or path.suffix.lower() not in WORKBOOK_SUFFIXES:
-        read = read_workbook(path, registers, year, display_path=display)
-        entry.status, entry.message_zh, entry.message_en = read.status, read.message_zh, read.message_en
-        return entry, empty_findings()
-    entry.sha256 = file_sha256(path)
-    read = read_workbook(path, registers, year, display_path=display)
-    entry.status, entry.message_zh, entry.message_en = read.status, read.message_zh, read.message_en
-    if read.metadata is not None:
-        entry.metadata_store = (read.metadata.store_code, read.metadata.store_name)
-    if read.status != "ok":
-        return entry, empty_findings()
-    findings = validate_sheets(read.sheets)
-    for sheet in read.sheets:
-        mine = findings[findings["sheet"] == sheet.sheet]
-        errors = mine[mine["severity"] == "error"]
-        row_errors = errors[errors["row"].isin(sheet.data.index)]
-        sheet_errors = errors[~errors["row"].isin(sheet.data.index)]
-        if sheet_errors.empty:
-            bad_rows = pd.Index(row_errors["row"].unique())
-        else:
-            bad_rows = sheet.data.index  # a sheet-level error (a required column missing) concerns every row
-            spread = sheet_errors.loc[sheet_errors.index.repeat(len(bad_rows))].copy()
-            spread["row"] = list(bad_rows) * len(sheet_errors)
-            row_errors = pd.concat([row_errors, spread], ignore_index=True)
-        bad = sheet.data.index.isin(bad_rows)
-        rejected = _row_reasons(row_errors, sheet.data.index[bad])
-        rejected.insert(1, "key", key_text(sheet.data[bad], sheet.register).to_numpy())
-        entry.sheets.append(SheetResult(sheet.sheet, sheet.register.id, sheet.data[~bad], rejected,
-                                        len(sheet.skipped)))
-        entry.rows_read += sheet.rows_read
-        entry.rows_accepted += int((~bad).sum())
-        entry.rows_rejected += int(bad.sum())
-        entry.rows_skipped += len(sheet.skipped)
-        if sheet.register.id not in entry.registers:
-            entry.registers.append(sheet.register.id)
-        if entry.metadata_store == (None, None) and sheet.store_code:
-            entry.metadata_store = (sheet.store_code, sheet.store_name)
-    return entry, findings
+    entries: list[FileEntry] = []
+    groups: dict[tuple, list[tuple[FileEntry, SheetScan]]] = {}
+    for path, display in batch:
+        entry = FileEntry(path, display, "ok", modified=path.stat().st_mtime if path.exists() else 0.0)
+        entries.append(entry)
+        if not is_ignored(path) and path.suffix.lower() in WORKBOOK_SUFFIXES:
+            entry.sha256 = file_sha256(path)
+        scan = scan_workbook(path, registers)
+        entry.status, entry.message_zh, entry.message_en = scan.status, scan.message_zh, scan.message_en
+        if scan.metadata is not None:
+            entry.metadata_store = (scan.metadata.store_code, scan.metadata.store_name)
+        for sheet_scan in scan.sheets:
+            groups.setdefault(_layout(sheet_scan), []).append((entry, sheet_scan))
+    findings_of: dict[str, list[pd.DataFrame]] = {}
+    parts: dict[tuple[str, str], SheetResult] = {}
+    for members in groups.values():
+        sheet, header_rows = _read_together(members, year)
+        findings = _sheet_findings(validate_sheet(sheet), sheet, members, header_rows)
+        for display, frame in findings.groupby("file", sort=False):
+            findings_of.setdefault(str(display), []).append(frame)
+        errors = findings[findings["severity"] == "error"]
+        origin = sheet.origin
+        for part, (entry, scan) in enumerate(members):
+            mine = origin["part"] == part
+            data = sheet.data[mine.to_numpy()]
+            real = pd.Index(origin.loc[mine, "row"].astype("int64"), name="row")
+            errs = errors[(errors["file"] == entry.display) & (errors["sheet"] == scan.sheet)]
+            row_errors = errs[errs["row"].isin(real)]
+            sheet_errors = errs[~errs["row"].isin(real)]
+            if sheet_errors.empty:
+                bad = real.isin(row_errors["row"])
+            else:  # a sheet-level error (a required column missing) concerns every row
+                bad = pd.Series(True, index=real).to_numpy()
+                spread = sheet_errors.loc[sheet_errors.index.repeat(len(real))].copy()
+                spread["row"] = list(real) * len(sheet_errors)
+                row_errors = pd.concat([row_errors, spread], ignore_index=True)
+            data = data.set_axis(real)
+            rejected = _row_reasons(row_errors, real[bad])
+            rejected.insert(1, "key", key_text(data[bad], scan.register).to_numpy())
+            skipped = sum(1 for p, _, _ in sheet.skipped if p == part)
+            parts[(entry.display, scan.sheet)] = SheetResult(scan.sheet, scan.register.id, data[~bad], rejected,
+                                                              skipped)
+    for entry in entries:
+        for scan_entry, scan in (m for ms in groups.values() for m in ms):
+            if scan_entry is not entry:
+                continue
+            result = parts[(entry.display, scan.sheet)]
+            entry.sheets.append(result)
+            entry.rows_accepted += len(result.accepted)
+            entry.rows_rejected += len(result.rejected)
+            entry.rows_read += len(result.accepted) + len(result.rejected)
+            entry.rows_skipped += result.skipped
+            if scan.register.id not in entry.registers:
+                entry.registers.append(scan.register.id)
+            if entry.metadata_store == (None, None) and scan.store_code:
+                entry.metadata_store = (scan.store_code, scan.store_name)
+    return [(entry, pd.concat(findings_of[entry.display], ignore_index=True) if entry.display in findings_of
+             else empty_findings()) for entry in entries]
 
 
 # --- putting the files together ------------------------------------------------------------------------
@@ -286,17 +366,20 @@ def consolidate(
     paths = find_input_files(root)
     displays = [_relative(p, root) for p in paths]
     results: list[tuple[FileEntry, pd.DataFrame]] = []
+    items = list(zip(paths, displays, strict=True))
     workers = min(jobs or os.cpu_count() or 1, len(paths))
-    if workers > 1:
+    size = max(1, min(BATCH_FILES, -(-len(items) // max(workers, 1))))
+    batches = [items[i:i + size] for i in range(0, len(items), size)]
+    if workers > 1 and len(batches) > 1:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
                                  initargs=(registers, reference_year)) as pool:
-            for result in pool.map(check_file, paths, displays, chunksize=max(1, len(paths) // (workers * 8))):
-                results.append(result)
+            for batch_results in pool.map(check_files, batches):
+                results.extend(batch_results)
                 if progress:
                     progress(len(results), len(paths))
     else:
-        for path, display in zip(paths, displays, strict=True):
-            results.append(check_file(path, display, registers, reference_year))
+        for batch in batches:
+            results.extend(check_files(batch, registers, reference_year))
             if progress:
                 progress(len(results), len(paths))
     entries = [entry for entry, _ in results]
@@ -354,4 +437,4 @@ def consolidate(
     return Consolidation(root, registers, entries, records, rejected, findings)
 
 
-__all__ = ["SOURCE_COLUMNS", "Consolidation", "FileEntry", "consolidate", "check_file", "MANIFEST_KEYS"]
+__all__ = ["SOURCE_COLUMNS", "Consolidation", "FileEntry", "consolidate", "check_files", "MANIFEST_KEYS"]

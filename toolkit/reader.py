@@ -137,6 +137,7 @@ class SheetRead:
     detected_by: str = "headers"
     store_code: str | None = None
     store_name: str | None = None
+    origin: pd.DataFrame | None = None  # for a sheet put together from several: file, sheet, row, part per row
 
     @property
     def rows_read(self) -> int:
@@ -253,57 +254,86 @@ def is_ignored(path: Path) -> bool:
     return is_temporary_name(path.name) or path.stem.endswith(ANNOTATED_SUFFIX)
 
 
-def read_workbook(
-    path: Path | str, registers: dict[str, Register], reference_year: int | None = None,
-    display_path: str | None = None,
-) -> WorkbookRead:
-    """Read every register sheet of one workbook. Never raises for a bad file: the result says why."""
+@dataclass
+class SheetScan:
+    """A register sheet found in a workbook, before its values are parsed: rows as read and the header."""
+
+    sheet: str
+    rows: list[list]
+    register: Register
+    header: HeaderMatch
+    detected_by: str
+    store_code: str | None
+    store_name: str | None
+
+
+@dataclass
+class WorkbookScan:
+    path: Path
+    status: str
+    message_zh: str = ""
+    message_en: str = ""
+    sheets: list[SheetScan] = field(default_factory=list)
+    other_sheets: list[str] = field(default_factory=list)
+    metadata: WorkbookMetadata | None = None
+
+
+def scan_workbook(path: Path | str, registers: dict[str, Register]) -> WorkbookScan:
+    """Open one workbook and find its register sheets and their headers. Never raises for a bad file."""
     path = Path(path)
-    file = display_path or str(path)
+
+    def unusable(zh: str, en: str) -> WorkbookScan:
+        return WorkbookScan(path, "unusable", zh, en)
+
     if is_ignored(path):
-        return WorkbookRead(path, "ignored", "临时文件或本工具生成的文件，已忽略",
+        return WorkbookScan(path, "ignored", "临时文件或本工具生成的文件，已忽略",
                             "a lock/temporary file or one of this toolkit's outputs; ignored")
     if path.suffix.lower() not in WORKBOOK_SUFFIXES:
-        return WorkbookRead(path, "ignored", "不是Excel工作簿（.xlsx/.xlsm/.xls），已忽略",
+        return WorkbookScan(path, "ignored", "不是Excel工作簿（.xlsx/.xlsm/.xls），已忽略",
                             "not an Excel workbook (.xlsx/.xlsm/.xls); ignored")
     try:
         size = path.stat().st_size
     except OSError as e:
-        return _unusable(path, f"无法打开文件: {e.strerror}", f"cannot open the file: {e.strerror}")
+        return unusable(f"无法打开文件: {e.strerror}", f"cannot open the file: {e.strerror}")
     if size == 0:
-        return _unusable(path, "文件为空（0字节），请重新保存后提交", "the file is empty (0 bytes); save it again and resubmit")
+        return unusable("文件为空（0字节），请重新保存后提交", "the file is empty (0 bytes); save it again and resubmit")
     if _is_encrypted_ooxml(path):
-        return _unusable(path, *ENCRYPTED)
+        return unusable(*ENCRYPTED)
     try:
         book = calamine.CalamineWorkbook.from_path(str(path))
     except calamine.PasswordError:
-        return _unusable(path, *ENCRYPTED)
+        return unusable(*ENCRYPTED)
     except Exception as e:  # calamine raises several error types for damaged files
-        return _unusable(path, "文件已损坏或不是有效的Excel工作簿，请用Excel另存为 .xlsx 后重新提交",
-                         f"the file is damaged or not a valid Excel workbook; re-save it as .xlsx ({type(e).__name__}: {e})")
-    result = WorkbookRead(path, "ok")
+        return unusable("文件已损坏或不是有效的Excel工作簿，请用Excel另存为 .xlsx 后重新提交",
+                        f"the file is damaged or not a valid Excel workbook; re-save it as .xlsx ({type(e).__name__}: {e})")
+    result = WorkbookScan(path, "ok")
     try:
         with_sheets = {m.name: m for m in book.sheets_metadata}
         if METADATA_SHEET in with_sheets:
             result.metadata = parse_metadata(book.get_sheet_by_name(METADATA_SHEET).to_python(skip_empty_area=False))
         meta = result.metadata or WorkbookMetadata()
         if meta.output:
-            return WorkbookRead(path, "ignored", "本工具生成的汇总或清单文件，已忽略",
+            return WorkbookScan(path, "ignored", "本工具生成的汇总或清单文件，已忽略",
                                 "a summary or list produced by this toolkit; ignored", metadata=meta)
         for name, info in with_sheets.items():
             if name in (METADATA_SHEET, LISTS_SHEET) or str(info.typ) != str(calamine.SheetTypeEnum.WorkSheet):
                 continue
+            if meta.registers and name not in meta.registers:
+                result.other_sheets.append(name)  # a template's own instructions sheet
+                continue
             rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            sheet = _read_register_sheet(rows, file, name, meta, registers, reference_year)
-            if sheet is None:
+            found = _find_register(rows, name, meta, registers)
+            if found is None:
                 result.other_sheets.append(name)
             else:
-                result.sheets.append(sheet)
+                register, header, detected_by = found
+                result.sheets.append(SheetScan(name, rows, register, header, detected_by,
+                                               meta.store_code, meta.store_name))
     except calamine.PasswordError:
-        return _unusable(path, *ENCRYPTED)
+        return unusable(*ENCRYPTED)
     except Exception as e:
-        return _unusable(path, "读取工作表时出错，文件可能已损坏，请用Excel另存为 .xlsx 后重新提交",
-                         f"error while reading a sheet; the file may be damaged, re-save it as .xlsx ({type(e).__name__}: {e})")
+        return unusable("读取工作表时出错，文件可能已损坏，请用Excel另存为 .xlsx 后重新提交",
+                        f"error while reading a sheet; the file may be damaged, re-save it as .xlsx ({type(e).__name__}: {e})")
     finally:
         book.close()
     if not result.sheets:
@@ -313,19 +343,31 @@ def read_workbook(
     return result
 
 
-def _read_register_sheet(
-    rows: list[list], file: str, name: str, meta: WorkbookMetadata, registers: dict[str, Register],
-    reference_year: int | None,
-) -> SheetRead | None:
+def read_workbook(
+    path: Path | str, registers: dict[str, Register], reference_year: int | None = None,
+    display_path: str | None = None,
+) -> WorkbookRead:
+    """Read every register sheet of one workbook. Never raises for a bad file: the result says why."""
+    scan = scan_workbook(path, registers)
+    file = display_path or str(scan.path)
+    result = WorkbookRead(scan.path, scan.status, scan.message_zh, scan.message_en,
+                          other_sheets=scan.other_sheets, metadata=scan.metadata)
+    for s in scan.sheets:
+        sheet = read_sheet(s.rows, file, s.sheet, s.register, s.header, reference_year)
+        sheet.detected_by, sheet.store_code, sheet.store_name = s.detected_by, s.store_code, s.store_name
+        result.sheets.append(sheet)
+    return result
+
+
+def _find_register(
+    rows: list[list], name: str, meta: WorkbookMetadata, registers: dict[str, Register],
+) -> tuple[Register, HeaderMatch, str] | None:
     declared = meta.registers.get(name)
     if declared and declared[0] in registers:
         register = registers[declared[0]]
         header = find_header(rows, register)
         if header is not None:
-            sheet = read_sheet(rows, file, name, register, header, reference_year)
-            sheet.detected_by = "metadata"
-            sheet.store_code, sheet.store_name = meta.store_code, meta.store_name
-            return sheet
+            return register, header, "metadata"
     best: tuple[float, int, Register, HeaderMatch] | None = None
     for register in registers.values():
         header = find_header(rows, register)
@@ -336,9 +378,7 @@ def _read_register_sheet(
             best = (*rank, register, header)
     if best is None:
         return None
-    sheet = read_sheet(rows, file, name, best[2], best[3], reference_year)
-    sheet.store_code, sheet.store_name = meta.store_code, meta.store_name
-    return sheet
+    return best[2], best[3], "headers"
 
 
 def find_workbooks(paths: list[Path | str]) -> list[Path]:

@@ -43,7 +43,12 @@ class _Collector:
         self.reg = sheet.register
         self.frames: list[pd.DataFrame] = []
         self.text = sheet.text
-        self.rows = pd.Series(sheet.data.index, index=sheet.data.index)
+        origin = sheet.origin
+        # a sheet put together from several stores' sheets of the same layout says per row where it came from
+        self.rows = origin["row"] if origin is not None else pd.Series(sheet.data.index, index=sheet.data.index)
+        self.files = origin["file"] if origin is not None else None
+        self.sheets = origin["sheet"] if origin is not None else None
+        self.part = origin["part"] if origin is not None else None
 
     def add(self, mask: pd.Series, field_key: str, code: str, severity: str,
             zh: pd.Series | str, en: pd.Series | str, value: pd.Series | None = None) -> None:
@@ -58,7 +63,8 @@ class _Collector:
         prefix_zh = "第" + rows.astype(str) + f"行「{f.label_zh}」: "
         prefix_en = "Row " + rows.astype(str) + f", {f.label_en}: "
         self.frames.append(pd.DataFrame({
-            "file": self.sheet.file, "sheet": self.sheet.sheet, "row": rows.astype("int64"),
+            "file": self.files[mask] if self.files is not None else self.sheet.file,
+            "sheet": self.sheets[mask] if self.sheets is not None else self.sheet.sheet, "row": rows.astype("int64"),
             "column": self.sheet.column_of(field_key), "field": field_key, "value": values,
             "code": code, "severity": severity, "message_zh": prefix_zh + zh, "message_en": prefix_en + en,
         }))
@@ -149,20 +155,21 @@ def _check_unique(c: _Collector) -> None:
     if not key or any(k not in c.sheet.columns for k in key):
         return
     data = c.sheet.data[key]
-    parts = [c.text[k].str.casefold() if c.reg.field(k).type == "text" else show_values(data[k], c.reg.field(k))
+    scope = [c.part.astype("string")] if c.part is not None else []
+    parts = scope + [c.text[k].str.casefold() if c.reg.field(k).type == "text" else show_values(data[k], c.reg.field(k))
              for k in key]
     complete = pd.concat([c.sheet.data[k].notna() for k in key], axis=1).all(axis=1)
     frame = pd.concat(parts, axis=1)[complete]
     if frame.empty:
         return
-    frame.columns = key
+    frame.columns = ["_part"] * len(scope) + key
     dup = frame.duplicated(keep="first")
     if not dup.any():
         return
-    first_row = pd.Series(frame.index, index=frame.index).groupby([frame[k] for k in key]).transform("first")
+    first_row = pd.Series(frame.index, index=frame.index).groupby([frame[k] for k in frame.columns]).transform("first")
     mask = pd.Series(False, index=c.rows.index)
     mask[dup[dup].index] = True
-    first = first_row.reindex(c.rows.index).astype("Int64").astype(str)
+    first = first_row.map(c.rows).reindex(c.rows.index).astype("Int64").astype(str)
     if len(key) == 1:
         c.add(mask, key[0], "unique-error", "error", c.text[key[0]] + " 与第" + first + "行重复",
               c.text[key[0]] + " repeats row " + first)
