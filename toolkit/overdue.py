@@ -54,20 +54,27 @@ class OverdueLists:
                             self.notes_zh, self.notes_en)
 
 
-def _limits(records: pd.DataFrame, deadline: Deadline) -> pd.Series:
-    """The limit that applies to each record (by ``limit_by`` value, else the default); None where none."""
-    if deadline.limit_by_field:
-        values = records[deadline.limit_by_field].astype("string")
-        limits = values.map(lambda v: deadline.limit_for(None if pd.isna(v) else str(v)))
-        return limits.astype(object)
-    return pd.Series([deadline.limit] * len(records), index=records.index, dtype=object)
+def record_limits(records: pd.DataFrame, deadline: Deadline) -> pd.Series:
+    """The limit each record runs under (its ``limit_by`` value's, else the default); NaN where none."""
+    default = pd.Series([deadline.limit] * len(records), index=records.index, dtype=object)
+    if not deadline.limit_by_field:
+        return default
+    by_value = records[deadline.limit_by_field].astype(object).map(deadline.limit_by)
+    return by_value.where(by_value.notna(), default)
+
+
+def sub_day(limits: pd.Series) -> pd.Series:
+    """True where a limit is in hours or minutes: such a deadline is late from its moment on,
+    while one in days is met on its last day."""
+    hourly = [lim for lim in limits.dropna().unique() if lim.unit != "days"]
+    return limits.isin(hourly).astype(bool)
 
 
 def due_moments(starts: pd.Series, limits: pd.Series, calendar: WorkdayCalendar) -> pd.Series:
     """``starts`` plus each record's limit; one vectorised shift per distinct limit."""
     due = pd.Series(pd.NaT, index=starts.index, dtype="datetime64[ns]")
-    for limit in {lim for lim in limits if lim is not None}:
-        mask = limits.map(lambda lim, limit=limit: lim == limit).astype(bool)
+    for limit in limits.dropna().unique():
+        mask = (limits == limit).to_numpy(dtype=bool)
         due[mask] = calendar.shift(starts[mask], limit.amount, limit.unit, limit.working)
     return due
 
@@ -120,18 +127,17 @@ def _deadline_items(records: pd.DataFrame, register: Register, deadline: Deadlin
     applies = starts.notna()
     for name, values in deadline.when.items():
         applies &= condition_mask(records, {"field": name, "in": list(values)})
-    limits = _limits(records, deadline)
+    limits = record_limits(records, deadline)
     applies &= limits.notna()
     applies &= ~_done(records, register, deadline, starts)
     due = due_moments(starts, limits, calendar)
     due_day = due.dt.normalize()
     today = pd.Timestamp(as_of)
-    sub_day = limits.map(lambda lim: lim is not None and lim.unit != "days").astype(bool)
-    # a deadline in days is met on its last day; one in hours or minutes is late from its moment on
-    late = (sub_day & (due < today + pd.Timedelta(days=1))) | (~sub_day & (due_day < today))
+    hourly = sub_day(limits)
+    late = (hourly & (due < today + pd.Timedelta(days=1))) | (~hourly & (due_day < today))
     overdue = applies & late.fillna(False)
     soon = applies & ~overdue & (due_day <= today + pd.Timedelta(days=soon_days)).fillna(False)
-    shown_due = due.dt.strftime("%Y-%m-%d %H:%M").where(sub_day, due.dt.strftime("%Y-%m-%d"))
+    shown_due = due.dt.strftime("%Y-%m-%d %H:%M").where(hourly, due.dt.strftime("%Y-%m-%d"))
     days = (today - due_day).dt.days.astype("Int64")
     late_items, soon_items = (
         _frame(records, register, deadline, mask, ITEM_COLUMNS, due=shown_due, days_overdue=days)

@@ -15,7 +15,7 @@ import pandas as pd
 from .coerce import show_values
 from .conditions import condition_mask
 from .definitions import Measure, Register, Summary
-from .overdue import due_moments
+from .overdue import due_moments, record_limits, sub_day
 from .workdays import WorkdayCalendar
 
 TOTAL_ZH = "合计"
@@ -66,18 +66,13 @@ def _within(records: pd.DataFrame, register: Register, args: dict) -> tuple[pd.S
     end = pd.to_datetime(records[args["to"]], errors="coerce")
     considered = start.notna() & end.notna()
     if "deadline" in args:
-        deadline = next(d for d in register.deadlines if d.id == args["deadline"])
-        if deadline.limit_by_field:
-            values = records[deadline.limit_by_field].astype("string")
-            limits = values.map(lambda v: deadline.limit_for(None if pd.isna(v) else str(v))).astype(object)
-        else:
-            limits = pd.Series([deadline.limit] * len(records), index=records.index, dtype=object)
+        limits = record_limits(records, next(d for d in register.deadlines if d.id == args["deadline"]))
     else:
         limits = pd.Series([args["limit"]] * len(records), index=records.index, dtype=object)
     considered &= limits.notna()
     due = due_moments(start, limits, WorkdayCalendar())
-    sub_day = limits.map(lambda lim: lim is not None and lim.unit != "days").astype(bool)
-    on_time = (sub_day & (end <= due)) | (~sub_day & (end.dt.normalize() <= due.dt.normalize()))
+    hourly = sub_day(limits)
+    on_time = (hourly & (end <= due)) | (~hourly & (end.dt.normalize() <= due.dt.normalize()))
     return considered, (considered & on_time.fillna(False)).astype(bool)
 
 
