@@ -145,3 +145,22 @@ def test_a_clean_register_only_hears_about_the_optional_columns_it_left_out(tmp_
     assert hit.severity == "warning" and "「回访日期」" in hit.message_zh
     full = COMPLAINT_HEADER + ["回访日期", "回访满意度"]
     assert _findings(tmp_path, registers, {"S": [full, complaint() + [None, None]]}).empty
+
+
+def test_a_company_rule_with_not_in_and_present_false_is_checked_and_described(tmp_path, registers):
+    from dataclasses import replace
+
+    from toolkit.definitions import Rule
+    from toolkit.describe import describe_rule
+
+    rule = Rule("implies", {"if": {"field": "status", "not_in": ["已解决", "已关闭"]},
+                            "then": {"field": "resolved_date", "present": False}})
+    company = {"complaints": replace(registers["complaints"], rules=(rule,))}
+    path = write_workbook(tmp_path / "a.xlsx", {"投诉": [COMPLAINT_HEADER,
+                          complaint(status="处理中", resolved=dt.date(2026, 11, 4)),
+                          complaint(no="2611002", status="处理中")]})
+    findings = check_paths([path], company).findings
+    broken = findings[findings["code"] == "row-constraint"]
+    assert list(broken["row"]) == [2]
+    zh, en = describe_rule(company["complaints"], rule)
+    assert "不为「已解决/已关闭」" in zh and "应为空" in zh and "must be empty" in en

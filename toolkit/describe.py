@@ -27,6 +27,11 @@ def condition_text(reg: Register, cond: dict) -> tuple[str, str]:
         return f"{_zh(reg, key)}为「{values}」", f"{_en(reg, key)} is {values}"
     if "gt" in cond:
         return f"{_zh(reg, key)}大于{cond['gt']}", f"{_en(reg, key)} is more than {cond['gt']}"
+    if "not_in" in cond:
+        values = "/".join(map(str, cond["not_in"]))
+        return f"{_zh(reg, key)}不为「{values}」", f"{_en(reg, key)} is not {values}"
+    if cond.get("present", True) is False:
+        return f"{_zh(reg, key)}未填写", f"{_en(reg, key)} is empty"
     return f"{_zh(reg, key)}已填写", f"{_en(reg, key)} is filled in"
 
 
@@ -37,6 +42,11 @@ def requirement_text(reg: Register, cond: dict) -> tuple[str, str]:
         return f"{_zh(reg, key)}应为「{values}」", f"{_en(reg, key)} must be {values}"
     if "gt" in cond:
         return f"{_zh(reg, key)}应大于{cond['gt']}", f"{_en(reg, key)} must be more than {cond['gt']}"
+    if "not_in" in cond:
+        values = "/".join(map(str, cond["not_in"]))
+        return f"{_zh(reg, key)}不应为「{values}」", f"{_en(reg, key)} must not be {values}"
+    if cond.get("present", True) is False:
+        return f"{_zh(reg, key)}应为空", f"{_en(reg, key)} must be empty"
     return f"{_zh(reg, key)}必须填写", f"{_en(reg, key)} must be filled in"
 
 

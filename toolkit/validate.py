@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .coerce import show_values
+from .conditions import condition_mask
 from .definitions import KEY_DATE_FORMATS, Rule
 from .describe import condition_text, requirement_text
 from .reader import SheetRead, column_letter
@@ -180,15 +181,6 @@ def _check_unique(c: _Collector) -> None:
               "repeats row " + first + f" (same {names_en})")
 
 
-def _condition(c: _Collector, cond: dict) -> pd.Series:
-    values = c.sheet.data[cond["field"]]
-    if "in" in cond:
-        return values.isin([str(v) for v in cond["in"]])
-    if "gt" in cond:
-        return values.astype("Float64").gt(cond["gt"]).fillna(False).astype(bool)
-    return values.notna() & (c.text[cond["field"]] != "")
-
-
 def _rule_order(c: _Collector, rule: Rule) -> None:
     reg, data = c.reg, c.sheet.data
     prev = pd.Series(pd.NaT, index=data.index, dtype="datetime64[ns]")
@@ -214,7 +206,7 @@ def _rule_implies(c: _Collector, rule: Rule) -> None:
     p = rule.params
     if p["if"]["field"] not in c.sheet.columns:
         return
-    failing = _condition(c, p["if"]) & ~_condition(c, p["then"])
+    failing = condition_mask(c.sheet.data, p["if"]) & ~condition_mask(c.sheet.data, p["then"])
     if_f = c.reg.field(p["if"]["field"])
     actual = show_values(c.sheet.data[if_f.key], if_f)
     if "present" in p["if"]:
