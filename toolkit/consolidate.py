@@ -27,17 +27,16 @@ from .reader import (
     HeaderMatch,
     SheetRead,
     SheetScan,
+    WorkbookScan,
     is_ignored,
     read_sheet,
     scan_workbook,
 )
-from .records import SOURCE_COLUMNS, empty_records, key_complete, key_text
+from .records import empty_records, key_complete, key_text
 from .validate import empty_findings, validate_sheet
 
 REJECTED_COLUMNS = ["store_code", "store_name", "register", "register_name", "source_file", "source_sheet",
                     "source_row", "key", "reason_zh", "reason_en"]
-MANIFEST_KEYS = ["path", "status", "store_code", "store_name", "registers", "sha256", "rows_read",
-                 "rows_accepted", "rows_rejected", "message"]
 BATCH_FILES = 40  # workbooks read and validated together in one worker task
 _STORE_FOLDER = re.compile(r"^(?P<code>[0-9A-Za-z]+)[_\-\s]+(?P<name>.+)$")
 
@@ -191,6 +190,7 @@ def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | 
     registers = registers if registers is not None else _worker_registers
     year = reference_year if reference_year is not None else _worker_year
     entries: list[FileEntry] = []
+    scanned: list[tuple[FileEntry, WorkbookScan]] = []
     groups: dict[tuple, list[tuple[FileEntry, SheetScan]]] = {}
     for path, display in batch:
         entry = FileEntry(path, display, "ok", modified=path.stat().st_mtime if path.exists() else 0.0)
@@ -198,6 +198,7 @@ def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | 
         if not is_ignored(path) and path.suffix.lower() in WORKBOOK_SUFFIXES:
             entry.sha256 = file_sha256(path)
         scan = scan_workbook(path, registers)
+        scanned.append((entry, scan))
         entry.status, entry.message_zh, entry.message_en = scan.status, scan.message_zh, scan.message_en
         if scan.metadata is not None:
             entry.metadata_store = (scan.metadata.store_code, scan.metadata.store_name)
@@ -232,20 +233,16 @@ def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | 
             skipped = sum(1 for p, _, _ in sheet.skipped if p == part)
             parts[(entry.display, scan.sheet)] = SheetResult(scan.sheet, scan.register.id, data[~bad], rejected,
                                                               skipped)
-    for entry in entries:
-        for scan_entry, scan in (m for ms in groups.values() for m in ms):
-            if scan_entry is not entry:
-                continue
-            result = parts[(entry.display, scan.sheet)]
+    for entry, scan in scanned:
+        for sheet_scan in scan.sheets:
+            result = parts[(entry.display, sheet_scan.sheet)]
             entry.sheets.append(result)
             entry.rows_accepted += len(result.accepted)
             entry.rows_rejected += len(result.rejected)
             entry.rows_read += len(result.accepted) + len(result.rejected)
             entry.rows_skipped += result.skipped
-            if scan.register.id not in entry.registers:
-                entry.registers.append(scan.register.id)
-            if entry.metadata_store == (None, None) and scan.store_code:
-                entry.metadata_store = (scan.store_code, scan.store_name)
+            if result.register not in entry.registers:
+                entry.registers.append(result.register)
     return [(entry, pd.concat(findings_of[entry.display], ignore_index=True) if entry.display in findings_of
              else empty_findings()) for entry in entries]
 
@@ -341,10 +338,11 @@ def _replace_older(records: pd.DataFrame, register: Register, order: dict[str, i
     """Where two files of a store carry the same record key, the newer file's record wins."""
     if records.empty or not register.key:
         return records, records.iloc[0:0]
+    shown = key_text(records, register)
     complete = key_complete(records, register)
-    keys = key_text(records, register).str.casefold()
     rank = records["source_file"].map(order)
-    ordered = records.assign(_key=keys, _rank=rank)[complete].sort_values(["_rank", "source_row"], kind="stable")
+    ordered = (records.assign(_shown=shown, _key=shown.str.casefold(), _rank=rank)[complete]
+               .sort_values(["_rank", "source_row"], kind="stable"))
     newest = ordered.drop_duplicates(["store_code", "_key"], keep="last")
     winners = newest.set_index(["store_code", "_key"])[["source_file", "source_row"]]
     losers_index = ordered.index.difference(newest.index)
@@ -406,7 +404,7 @@ def consolidate(
                 "store_code": replaced["store_code"], "store_name": replaced["store_name"], "register": reg_id,
                 "register_name": register.name_zh, "source_file": replaced["source_file"],
                 "source_sheet": replaced["source_sheet"], "source_row": replaced["source_row"],
-                "key": key_text(replaced, register),
+                "key": replaced["_shown"],
                 "reason_zh": "编号与较新的文件 " + replaced["source_file_winner"] + " 第" +
                              replaced["source_row_winner"].astype(str) + "行相同，已由其取代",
                 "reason_en": "same record key as the newer file " + replaced["source_file_winner"] + " row " +
@@ -436,5 +434,3 @@ def consolidate(
                                          kind="stable", ignore_index=True) for reg_id, frame in records.items()}
     return Consolidation(root, registers, entries, records, rejected, findings)
 
-
-__all__ = ["SOURCE_COLUMNS", "Consolidation", "FileEntry", "consolidate", "check_files", "MANIFEST_KEYS"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .coerce import show_values
+from .conditions import present
 from .definitions import RESERVED_FIELD_KEYS, Register
 
 SOURCE_COLUMNS = list(RESERVED_FIELD_KEYS)
@@ -40,5 +41,5 @@ def key_complete(records: pd.DataFrame, register: Register) -> pd.Series:
     """True where every key field is filled in, so the record can be matched across files."""
     mask = pd.Series(bool(register.key), index=records.index)
     for k in register.key:
-        mask &= show_values(records[k], register.field(k)).astype("string").str.strip().fillna("").ne("")
+        mask &= present(records[k])
     return mask
