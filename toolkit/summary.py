@@ -23,8 +23,8 @@ from .metadata import METADATA_SHEET, output_rows
 from .overdue import CARE_COLUMNS, ITEM_COLUMNS, ITEM_LABELS_ZH, OverdueLists
 from .records import SOURCE_COLUMNS, SOURCE_LABELS_ZH
 from .statistics import Table, key_figures, new_in_month, open_count, summary_table
-from .template import NUMBER_FORMATS, TYPE_WIDTHS, display_width
-from .xlsx import Book, Column
+from .template import NUMBER_FORMATS, column_width, display_width
+from .xlsx import Book, Column, sheet_title
 
 OVERVIEW_COLUMNS = ["登记表", "门店编号", "门店名称", "记录数", "本月新增", "拒收行", "警告", "未结", "逾期", "关键指标"]
 FIELD_KINDS = {"integer": "number", "decimal": "number", "date": "date", "datetime": "datetime",
@@ -139,9 +139,8 @@ def _field_columns(register: Register) -> list[Column]:
                for c in SOURCE_COLUMNS]
     for f in register.fields:
         kind = FIELD_KINDS.get(f.type, "text")
-        width = max(display_width(f.label_zh) + 3, TYPE_WIDTHS.get(f.type, 10), 18 if f.type == "text" else 0)
         columns.append(Column(f.key, f.label_zh, kind, NUMBER_FORMATS[f.type] if kind != "text" else None,
-                              min(width, 40)))
+                              column_width(f)))
     return columns
 
 
@@ -153,7 +152,7 @@ def _text_columns(labels: dict[str, str], numbers: tuple[str, ...] = (), widths:
 
 
 def _sheet_name(text: str, used: set[str]) -> str:
-    name = "".join(ch for ch in text if ch not in "[]:*?/\\")[:31]
+    name = sheet_title(text)
     base, n = name, 2
     while name in used:
         name = f"{base[:28]}({n})"

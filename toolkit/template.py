@@ -23,6 +23,7 @@ from .definitions import Field, Register
 from .describe import TYPE_NAMES, describe_deadline, describe_rule
 from .files import atomic_path
 from .metadata import LISTS_SHEET, METADATA_SHEET, WorkbookMetadata, metadata_rows
+from .xlsx import sheet_title
 
 TABLE_ROWS = 100  # empty, formatted table rows in a fresh template
 VALIDATION_ROWS = 5000  # validation reaches below the table for rows typed past it
@@ -60,7 +61,7 @@ def column_width(f: Field) -> float:
 
 
 def sheet_name(register: Register) -> str:
-    return re.sub(r"[\[\]:*?/\\]", "", register.name_zh)[:31]
+    return sheet_title(register.name_zh)
 
 
 def _input_message(f: Field) -> str:

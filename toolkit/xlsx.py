@@ -30,7 +30,13 @@ CHUNK_ROWS = 50_000
 _EPOCH = pd.Timestamp("1899-12-30")
 _ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 _SAMPLE_ROW = re.compile(rb'<row r="2"[^>]*>.*?</row>', re.S)
+_CELL_STYLE = re.compile(rb'<c (?:(?=[^>]*\bs="(\d+)"))?[^>]*>')  # each cell's style index, b"" if none
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
+
+
+def sheet_title(text: str) -> str:
+    """A sheet name Excel accepts: without []:*?/\\ and at most 31 characters."""
+    return re.sub(r"[\[\]:*?/\\]", "", text)[:31]
 
 
 @dataclass
@@ -193,9 +199,7 @@ class Book:
         sample = _SAMPLE_ROW.search(xml)
         if sample is None:
             raise RuntimeError(f"{name}: XlsxWriter's sample row not found")
-        styles = [(' s="' + s.decode() + '"') if s else "" for s in
-                  (re.search(rb'\bs="(\d+)"', cell).group(1) if re.search(rb'\bs="(\d+)"', cell) else b""
-                   for cell in re.findall(rb"<c [^>]*>", sample.group(0)))]
+        styles = [f' s="{style.decode()}"' if style else "" for style in _CELL_STYLE.findall(sample.group(0))]
         head, tail = xml[:sample.start()], xml[sample.end():]
         last = f"{column_letter(len(b.columns) - 1)}{len(b.frame) + 1}"
         head = _DIMENSION.sub(f'<dimension ref="A1:{last}"/>'.encode(), head, count=1)
