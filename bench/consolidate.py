@@ -29,15 +29,15 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 
 def _generate_one(args: tuple) -> None:
+    folder, code, reg_id, rows, seed = args
+    name = f"{int(code)}号店"
+    path = Path(folder) / f"{code}_{name}" / f"{code}_{reg_id}.xlsx"
+    if path.exists():
+        return
     from toolkit.definitions import load_registers
     from toolkit.demo import write_store_workbook
 
-    folder, code, reg_id, rows, seed = args
-    register = load_registers()[reg_id]
-    name = f"{int(code)}号店"
-    path = Path(folder) / f"{code}_{name}" / f"{code}_{reg_id}.xlsx"
-    if not path.exists():
-        write_store_workbook(path, register, code, name, rows, seed=seed)
+    write_store_workbook(path, load_registers()[reg_id], code, name, rows, seed=seed)
 
 
 def generate(folder: Path, stores: int, registers: list[str], rows: int) -> None:
