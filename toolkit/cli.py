@@ -307,10 +307,6 @@ def consolidate_cmd(ctx: Context, input_dir: Path | None, output: Path | None, a
         sys.exit(2)
 
 
-def _safe_name(text: str) -> str:
-    return "".join(ch for ch in text if ch not in '\\/:*?"<>|').strip() or "-"
-
-
 @main.command("overdue")
 @click.argument("input_dir", required=False, type=click.Path(path_type=Path))
 @click.option("--as-of", "as_of", default=None, help="按此日期计算，默认今天 / as of this date (YYYY-MM-DD).")
@@ -327,7 +323,7 @@ def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_b
                 out_dir: Path | None, soon_days: int | None, as_json: bool, jobs: int | None) -> None:
     """Overdue and due-soon items, and the customer care list, from the workbooks under INPUT_DIR."""
     from .overdue import lists_json, overdue_lists
-    from .summary import write_overdue_book
+    from .summary import write_overdue_books
 
     folder = _input_dir(ctx, input_dir)
     day = _as_of(as_of)
@@ -336,26 +332,8 @@ def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_b
                           soon_days if soon_days is not None else ctx.config.soon_days)
     written: list[Path] = []
     if out_dir is not None or split_by:
-        out_dir = out_dir or ctx.config.output_dir or Path(".")
-        stamp = f"{day:%Y-%m-%d}"
-        if split_by is None:
-            written.append(write_overdue_book(out_dir / f"逾期清单_{stamp}.xlsx", lists, f"逾期清单 {stamp}"))
-        else:
-            stores = dict(result.stores)
-            for code, store in ctx.config.stores.items():
-                stores.setdefault(code, store.name)
-            for code, name in sorted(stores.items()):
-                mine = lists.for_store(code)
-                store = _safe_name(f"{code}_{name}")
-                if split_by == "store":
-                    written.append(write_overdue_book(out_dir / f"{store}_逾期清单_{stamp}.xlsx", mine,
-                                                      f"{name} 逾期清单 {stamp}"))
-                    continue
-                owners = sorted(set(mine.items["owner"]) | set(mine.due_soon["owner"]) | set(mine.care["owner"]))
-                for owner in owners:
-                    label = owner or "未指定负责人"
-                    written.append(write_overdue_book(out_dir / f"{store}_{_safe_name(label)}_逾期清单_{stamp}.xlsx",
-                                                      mine.for_owner(owner), f"{name} {label} 逾期清单 {stamp}"))
+        written = write_overdue_books(out_dir or ctx.config.output_dir or Path("."), lists,
+                                      result.all_stores(ctx.config), split_by)
     if as_json:
         payload = lists_json(lists)
         payload["files"] = [str(p) for p in written]

@@ -100,6 +100,13 @@ class Consolidation:
         seen = {(f.store_code, f.store_name) for f in self.files if f.status == "ok" and f.store_code}
         return sorted(seen)
 
+    def all_stores(self, config: Config | None = None) -> dict[str, str]:
+        """Stores that sent something, plus the configured stores that sent nothing (they must show up too)."""
+        stores = dict(self.stores)
+        for code, store in (config.stores if config else {}).items():
+            stores.setdefault(code, store.name)
+        return dict(sorted(stores.items()))
+
     def manifest(self, output: Path | str | None = None) -> dict:
         return {"files": [f.manifest() for f in self.files], "output": str(output) if output else None}
 

@@ -83,16 +83,14 @@ def overview_rows(result: Consolidation, lists: OverdueLists, month: pd.Period |
     warn_counts = warn_counts.groupby(level=[0, 1]).sum() if len(warn_counts) else warn_counts
     rejected = result.rejected.groupby(["register", "store_code"]).size()
     overdue = lists.items.groupby(["register", "store_code"]).size()
-    stores = dict(result.stores)
-    for code, store in (config.stores if config else {}).items():
-        stores.setdefault(code, store.name)
+    stores = result.all_stores(config)
     rows: list[OverviewRow] = []
     for reg_id, register in result.registers.items():
         records = result.records[reg_id]
         present_stores = set(records["store_code"].dropna()) | {s for r, s in rejected.index if r == reg_id}
         if not present_stores:
             continue
-        for code in sorted(stores):
+        for code in stores:
             mine = records[records["store_code"] == code]
             rows.append(OverviewRow(
                 register, code, stores[code], len(mine), new_in_month(mine, register, month),
@@ -389,3 +387,31 @@ def write_overdue_book(path: Path | str, lists: OverdueLists, title: str) -> Pat
     ws.set_column(0, 0, 80)
     write_lists(writer, lists)
     return writer.close("overdue")
+
+
+def _file_part(text: str) -> str:
+    return "".join(ch for ch in text if ch not in '\\/:*?"<>|').strip() or "-"
+
+
+def write_overdue_books(out_dir: Path | str, lists: OverdueLists, stores: dict[str, str],
+                        split_by: str | None) -> list[Path]:
+    """The overdue workbooks of a run: one in all, or one per store (``<code>_<store>_逾期清单_<date>.xlsx``),
+    or one per store and owner. Every store gets its workbook, even with nothing overdue."""
+    out_dir = Path(out_dir)
+    stamp = f"{lists.as_of:%Y-%m-%d}"
+    if split_by is None:
+        return [write_overdue_book(out_dir / f"逾期清单_{stamp}.xlsx", lists, f"逾期清单 {stamp}")]
+    written = []
+    for code, name in stores.items():
+        mine = lists.for_store(code)
+        store = _file_part(f"{code}_{name}")
+        if split_by == "store":
+            written.append(write_overdue_book(out_dir / f"{store}_逾期清单_{stamp}.xlsx", mine,
+                                              f"{name} 逾期清单 {stamp}"))
+            continue
+        owners = sorted(set(mine.items["owner"]) | set(mine.due_soon["owner"]) | set(mine.care["owner"]))
+        for owner in owners:
+            label = owner or "未指定负责人"
+            written.append(write_overdue_book(out_dir / f"{store}_{_file_part(label)}_逾期清单_{stamp}.xlsx",
+                                              mine.for_owner(owner), f"{name} {label} 逾期清单 {stamp}"))
+    return written
