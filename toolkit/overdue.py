@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .coerce import show_values
@@ -54,28 +55,45 @@ class OverdueLists:
                             self.notes_zh, self.notes_en)
 
 
+def limit_series(index: pd.Index, choices: list[Duration | None], codes: np.ndarray) -> pd.Series:
+    """Limits per record as a categorical of the few distinct durations (-1: none), so that grouping
+    records by their limit compares small integers instead of every record's Duration."""
+    categories = list(dict.fromkeys(c for c in choices if c is not None))
+    remap = np.array([categories.index(c) if c is not None else -1 for c in choices])
+    return pd.Series(pd.Categorical.from_codes(remap[codes], categories=categories), index=index)
+
+
+def uniform_limits(index: pd.Index, limit: Duration | None) -> pd.Series:
+    return limit_series(index, [limit], np.zeros(len(index), dtype=np.int64))
+
+
 def record_limits(records: pd.DataFrame, deadline: Deadline) -> pd.Series:
-    """The limit each record runs under (its ``limit_by`` value's, else the default); NaN where none."""
-    default = pd.Series([deadline.limit] * len(records), index=records.index, dtype=object)
-    if not deadline.limit_by_field:
-        return default
-    by_value = records[deadline.limit_by_field].astype(object).map(deadline.limit_by)
-    return by_value.where(by_value.notna(), default)
+    """The limit each record runs under (its ``limit_by`` value's, else the default); missing where none."""
+    codes = np.zeros(len(records), dtype=np.int64)
+    choices: list[Duration | None] = [deadline.limit]
+    if deadline.limit_by_field:
+        values = records[deadline.limit_by_field].astype("string")
+        for value, limit in deadline.limit_by.items():
+            codes[(values == value).fillna(False).to_numpy(dtype=bool)] = len(choices)
+            choices.append(limit)
+    return limit_series(records.index, choices, codes)
 
 
 def sub_day(limits: pd.Series) -> pd.Series:
     """True where a limit is in hours or minutes: such a deadline is late from its moment on,
     while one in days is met on its last day."""
-    hourly = [lim for lim in limits.dropna().unique() if lim.unit != "days"]
+    hourly = [lim for lim in limits.cat.categories if lim.unit != "days"]
     return limits.isin(hourly).astype(bool)
 
 
 def due_moments(starts: pd.Series, limits: pd.Series, calendar: WorkdayCalendar) -> pd.Series:
     """``starts`` plus each record's limit; one vectorised shift per distinct limit."""
     due = pd.Series(pd.NaT, index=starts.index, dtype="datetime64[ns]")
-    for limit in limits.dropna().unique():
-        mask = (limits == limit).to_numpy(dtype=bool)
-        due[mask] = calendar.shift(starts[mask], limit.amount, limit.unit, limit.working)
+    codes = limits.cat.codes.to_numpy()
+    for code, limit in enumerate(limits.cat.categories):
+        mask = codes == code
+        if mask.any():
+            due[mask] = calendar.shift(starts[mask], limit.amount, limit.unit, limit.working)
     return due
 
 

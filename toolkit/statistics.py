@@ -15,7 +15,7 @@ import pandas as pd
 from .coerce import show_values
 from .conditions import condition_mask
 from .definitions import Measure, Register, Summary
-from .overdue import due_moments, record_limits, sub_day
+from .overdue import due_moments, record_limits, sub_day, uniform_limits
 from .workdays import WorkdayCalendar
 
 TOTAL_ZH = "合计"
@@ -35,11 +35,16 @@ class Table:
     chart: str | None = None
 
 
+def in_month_mask(records: pd.DataFrame, field: str, month: pd.Period) -> pd.Series:
+    """True for the records whose ``field`` falls in ``month``."""
+    values = pd.to_datetime(records[field], errors="coerce")
+    return (values.dt.to_period("M") == month).fillna(False).astype(bool)
+
+
 def in_month(records: pd.DataFrame, field: str, month: pd.Period | None) -> pd.DataFrame:
     if month is None or records.empty:
         return records
-    values = pd.to_datetime(records[field], errors="coerce")
-    return records[(values.dt.to_period("M") == month).fillna(False).astype(bool)]
+    return records[in_month_mask(records, field, month)]
 
 
 def _group_values(records: pd.DataFrame, register: Register, by: str) -> pd.Series:
@@ -68,7 +73,7 @@ def _within(records: pd.DataFrame, register: Register, args: dict) -> tuple[pd.S
     if "deadline" in args:
         limits = record_limits(records, next(d for d in register.deadlines if d.id == args["deadline"]))
     else:
-        limits = pd.Series([args["limit"]] * len(records), index=records.index, dtype=object)
+        limits = uniform_limits(records.index, args["limit"])
     considered &= limits.notna()
     due = due_moments(start, limits, WorkdayCalendar())
     hourly = sub_day(limits)
@@ -156,25 +161,17 @@ def summary_table(records: pd.DataFrame, register: Register, summary: Summary,
                  summary.chart)
 
 
-def key_figures(records: pd.DataFrame, register: Register) -> dict[str, tuple[object, str]]:
-    """The register's key figures over the given records: name -> (value, format)."""
-    out: dict[str, tuple[object, str]] = {}
+def register_figures(records: pd.DataFrame, register: Register, month: pd.Period | None,
+                     by: pd.Series) -> pd.DataFrame:
+    """Per value of ``by`` (a store code per record, or one label for all): records, new in the month,
+    open records and each key figure. ``new``/``open`` are missing when the register does not define them."""
+    out = pd.DataFrame({"records": by.value_counts(sort=False)})
+    out["new"] = (in_month_mask(records, register.date, month).groupby(by).sum()
+                  if month is not None and register.date else pd.NA)
+    out["open"] = condition_mask(records, register.open).groupby(by).sum() if register.open is not None else pd.NA
     for m in register.figures:
-        value = measure(records, register, m, None).iloc[0] if len(records) else pd.NA
-        out[m.name_zh] = (value, m.format)
+        out[m.name_zh] = measure(records, register, m, [by])
     return out
-
-
-def open_count(records: pd.DataFrame, register: Register) -> int | None:
-    if register.open is None:
-        return None
-    return int(condition_mask(records, register.open).sum())
-
-
-def new_in_month(records: pd.DataFrame, register: Register, month: pd.Period | None) -> int | None:
-    if month is None or not register.date:
-        return None
-    return len(in_month(records, register.date, month))
 
 
 def month_of(text: str | None, as_of: dt.date) -> pd.Period:
@@ -184,4 +181,4 @@ def month_of(text: str | None, as_of: dt.date) -> pd.Period:
     return pd.Period(as_of, freq="M") - 1
 
 
-__all__ = ["Table", "summary_table", "key_figures", "open_count", "new_in_month", "month_of"]
+__all__ = ["Table", "summary_table", "register_figures", "month_of"]

@@ -22,7 +22,7 @@ from .definitions import Register
 from .metadata import METADATA_SHEET, output_rows
 from .overdue import CARE_COLUMNS, ITEM_COLUMNS, ITEM_LABELS_ZH, OverdueLists
 from .records import SOURCE_COLUMNS, SOURCE_LABELS_ZH
-from .statistics import Table, key_figures, new_in_month, open_count, summary_table
+from .statistics import Table, register_figures, summary_table
 from .template import NUMBER_FORMATS, column_width, display_width
 from .xlsx import Book, Column, sheet_title
 
@@ -90,22 +90,34 @@ def overview_rows(result: Consolidation, lists: OverdueLists, month: pd.Period |
         present_stores = set(records["store_code"].dropna()) | {s for r, s in rejected.index if r == reg_id}
         if not present_stores:
             continue
-        for code in stores:
-            mine = records[records["store_code"] == code]
-            rows.append(OverviewRow(
-                register, code, stores[code], len(mine), new_in_month(mine, register, month),
-                int(rejected.get((reg_id, code), 0)), int(warn_counts.get((reg_id, code), 0)),
-                open_count(mine, register), int(overdue.get((reg_id, code), 0)),
-                _figure_text(key_figures(mine, register)),
-            ))
-        rows.append(OverviewRow(
-            register, "小计", "", len(records), new_in_month(records, register, month),
-            int(rejected[reg_id].sum()) if reg_id in rejected.index.get_level_values(0) else 0,
-            int(warn_counts[reg_id].sum()) if len(warn_counts) and reg_id in warn_counts.index.get_level_values(0)
-            else 0, open_count(records, register), int(overdue[reg_id].sum())
-            if reg_id in overdue.index.get_level_values(0) else 0, _figure_text(key_figures(records, register)),
-        ))
+        per_store = register_figures(records, register, month, records["store_code"].astype("string"))
+        counted = {"records": 0} | ({"new": 0} if month is not None and register.date else {}) | (
+            {"open": 0} if register.open is not None else {})
+        per_store = per_store.reindex(list(stores)).fillna(counted)
+        whole = register_figures(records, register, month, pd.Series("", index=records.index, dtype="string"))
+        whole = whole.reindex([""]).fillna(counted)
+        reg_rejected = rejected[reg_id] if reg_id in rejected.index.get_level_values(0) else pd.Series(dtype="int64")
+        reg_warnings = (warn_counts[reg_id] if len(warn_counts) and reg_id in warn_counts.index.get_level_values(0)
+                        else pd.Series(dtype="int64"))
+        reg_overdue = overdue[reg_id] if reg_id in overdue.index.get_level_values(0) else pd.Series(dtype="int64")
+        for code, figures in per_store.iterrows():
+            rows.append(_overview_row(register, str(code), stores[code], figures, int(reg_rejected.get(code, 0)),
+                                      int(reg_warnings.get(code, 0)), int(reg_overdue.get(code, 0))))
+        rows.append(_overview_row(register, "小计", "", whole.iloc[0],
+                                  int(reg_rejected.sum()), int(reg_warnings.sum()), int(reg_overdue.sum())))
     return rows
+
+
+def _overview_row(register: Register, code: str, name: str, figures: pd.Series, rejected: int,
+                  warnings: int, overdue: int) -> OverviewRow:
+    """One line of 总览 from a row of :func:`register_figures` (new/open are missing where the register does
+    not define them)."""
+    def count(key: str) -> int | None:
+        return None if pd.isna(figures[key]) else int(figures[key])
+
+    key = {m.name_zh: (figures[m.name_zh], m.format) for m in register.figures}
+    return OverviewRow(register, code, name, count("records") or 0, count("new"), rejected, warnings, count("open"),
+                       overdue, _figure_text(key))
 
 
 def read_previous(path: Path | str) -> dict[tuple[str, str, str], tuple[float, float]]:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
@@ -28,10 +30,12 @@ from .reader import column_letter
 EXCEL_MAX_ROWS = 1_048_576
 CHUNK_ROWS = 50_000
 _EPOCH = pd.Timestamp("1899-12-30")
-_ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # RE2 syntax: run by Arrow's kernels
+_NEEDS_ESCAPE = r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]"
 _SAMPLE_ROW = re.compile(rb'<row r="2"[^>]*>.*?</row>', re.S)
 _CELL_STYLE = re.compile(rb'<c (?:(?=[^>]*\bs="(\d+)"))?[^>]*>')  # each cell's style index, b"" if none
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
+_TABLE_REF = re.compile(rb' ref="[^"]*"')
 
 
 def sheet_title(text: str) -> str:
@@ -55,11 +59,29 @@ class _Bulk:
     sheet_index: int
     frame: pd.DataFrame
     columns: list[Column]
+    table: str
+
+    @property
+    def last_cell(self) -> str:
+        return f"{column_letter(len(self.columns) - 1)}{max(len(self.frame), 1) + 1}"
 
 
-def _escape(text: pd.Series) -> pd.Series:
-    return (text.str.replace(_ILLEGAL_XML, "", regex=True).str.replace("&", "&amp;", regex=False)
-            .str.replace("<", "&lt;", regex=False).str.replace(">", "&gt;", regex=False))
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """A column as an Arrow string array, null where the cell stays empty."""
+    arr = pa.array(values.astype("string"), type=pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def _escape(text: pa.Array) -> pa.Array:
+    """XML-escaped text; the replacements run only when some cell needs one (most never do)."""
+    if not pc.any(pc.match_substring_regex(text, _NEEDS_ESCAPE)).as_py():
+        return text
+    text = pc.replace_substring_regex(text, _ILLEGAL_XML, "")
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        text = pc.replace_substring(text, char, entity)
+    return text
 
 
 def _serials(values: pd.Series, kind: str) -> pd.Series:
@@ -72,36 +94,41 @@ def _serials(values: pd.Series, kind: str) -> pd.Series:
     return pd.to_numeric(values, errors="coerce")
 
 
-def _number_text(numbers: pd.Series) -> pd.Series:
-    """Shortest round-tripping text of each number ('' for missing); whole numbers without '.0'."""
+def _number_text(numbers: pd.Series) -> pa.Array:
+    """Shortest round-tripping text of each number (whole numbers without '.0'); null when missing."""
     arr = numbers.to_numpy(dtype="float64", na_value=np.nan)
-    finite = np.isfinite(arr)
-    out = np.full(len(arr), "", dtype=object)
-    whole = finite & (np.mod(arr, 1) == 0) & (np.abs(arr) < 1e15)
-    out[whole] = arr[whole].astype("int64").astype(str)
-    frac = finite & ~whole
-    out[frac] = arr[frac].astype(str)
-    return pd.Series(out, index=numbers.index, dtype="string")
+    return pc.cast(pa.array(arr, mask=~np.isfinite(arr)), pa.string())
 
 
-def _cells(values: pd.Series, column: Column, letter: str, rows: pd.Series, style: str) -> pd.Series:
-    prefix = '<c r="' + letter + rows + '"' + style
+def _cells(values: pd.Series, column: Column, letter: str, rows: pa.Array, style: str) -> pa.Array:
+    """Each row's cell XML for one column (null for an empty cell, which is simply left out)."""
     if column.kind == "text":
-        text = values.astype("string").fillna("")
-        cell = prefix + ' t="inlineStr"><is><t xml:space="preserve">' + _escape(text) + "</t></is></c>"
-        return cell.where(text != "", "")
-    number = _number_text(_serials(values, column.kind))
-    cell = prefix + "><v>" + number + "</v></c>"
-    return cell.where(number != "", "")
+        return pc.binary_join_element_wise(f'<c r="{letter}', rows, f'"{style} t="inlineStr"><is><t xml:space="preserve">',
+                                           _escape(_arrow_text(values)), "</t></is></c>", "")
+    return pc.binary_join_element_wise(f'<c r="{letter}', rows, f'"{style}><v>',
+                                       _number_text(_serials(values, column.kind)), "</v></c>", "")
 
 
-def _rows_xml(frame: pd.DataFrame, columns: list[Column], styles: list[str], first_row: int) -> bytes:
-    rows = pd.Series(np.arange(first_row, first_row + len(frame)).astype(str), index=frame.index, dtype="string")
-    line = '<row r="' + rows + '">'
-    for i, column in enumerate(columns):
-        line = line + _cells(frame[column.name], column, column_letter(i), rows, styles[i])
-    line = line + "</row>"
-    return "".join(line.tolist()).encode("utf-8")
+def _rows_xml(frame: pd.DataFrame, columns: list[Column], styles: list[str], first_row: int) -> memoryview:
+    """The ``<row>`` elements of a block of records, built column by column in Arrow's native kernels."""
+    rows = pc.cast(pa.array(np.arange(first_row, first_row + len(frame))), pa.string())
+    cells = [_cells(frame[c.name], c, column_letter(i), rows, styles[i]) for i, c in enumerate(columns)]
+    lines = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "",
+                                        null_handling="replace", null_replacement="")
+    # an Arrow string array keeps all its strings back to back in one buffer: that buffer is the XML
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
+    data = lines.buffers()[2]
+    if data is None:
+        return memoryview(b"")
+    return memoryview(data)[offsets[lines.offset]:offsets[lines.offset + len(lines)]]
+
+
+def _stretch_table(xml: bytes, tables: dict[bytes, _Bulk]) -> bytes:
+    """A bulk sheet's Table definition, its range (and its filter's) widened to all the rows."""
+    for name, b in tables.items():
+        if name in xml:
+            return _TABLE_REF.sub(f' ref="A1:{b.last_cell}"'.encode(), xml)
+    return xml
 
 
 class Book:
@@ -143,9 +170,11 @@ class Book:
             header = self.format(bold=True, bg_color="#DDEBF7", border=1, text_wrap=True, valign="vcenter")
             formats = [self.format(num_format=c.num_format) if c.num_format else self.format(font_size=11)
                        for c in columns]
-            last_row = max(len(chunk), 1)
-            ws.add_table(0, 0, last_row, len(columns) - 1, {
-                "name": f"Records_{self._sheet_count}", "style": table_style,
+            table = f"Records_{self._sheet_count}"
+            # the Table covers the sample row here and is stretched over the real rows in _fill_bulk
+            # (XlsxWriter would otherwise remember every cell of a large table, in time and memory)
+            ws.add_table(0, 0, 1, len(columns) - 1, {
+                "name": table, "style": table_style,
                 # column formats come from set_column: a table column "format" makes XlsxWriter store a
                 # formatted blank cell for every row, which costs time and memory for nothing here
                 "columns": [{"header": c.header, "header_format": header} for c in columns],
@@ -162,7 +191,7 @@ class Book:
             ws.set_footer("&C&P / &N")
             if title:
                 ws.set_header(f"&C{title}")
-            self._bulk.append(_Bulk(self._sheet_count, chunk, columns))
+            self._bulk.append(_Bulk(self._sheet_count, chunk, columns, table))
             names.append(sheet_name)
         return names
 
@@ -180,12 +209,15 @@ class Book:
 
     def _fill_bulk(self) -> None:
         bulk = {f"xl/worksheets/sheet{b.sheet_index}.xml": b for b in self._bulk}
+        tables = {f'name="{b.table}"'.encode(): b for b in self._bulk}
         filled = self._tmp.with_suffix(".fill")
         try:
             with zipfile.ZipFile(self._tmp) as src, zipfile.ZipFile(filled, "w", zipfile.ZIP_DEFLATED,
                                                                       compresslevel=1) as dst:
                 for info in src.infolist():
                     data = src.read(info.filename)
+                    if info.filename.startswith("xl/tables/"):
+                        data = _stretch_table(data, tables)
                     if info.filename not in bulk:
                         dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
                         continue
@@ -201,8 +233,7 @@ class Book:
             raise RuntimeError(f"{name}: XlsxWriter's sample row not found")
         styles = [f' s="{style.decode()}"' if style else "" for style in _CELL_STYLE.findall(sample.group(0))]
         head, tail = xml[:sample.start()], xml[sample.end():]
-        last = f"{column_letter(len(b.columns) - 1)}{len(b.frame) + 1}"
-        head = _DIMENSION.sub(f'<dimension ref="A1:{last}"/>'.encode(), head, count=1)
+        head = _DIMENSION.sub(f'<dimension ref="A1:{b.last_cell}"/>'.encode(), head, count=1)
         with dst.open(name, "w", force_zip64=True) as out:
             out.write(head)
             for start in range(0, len(b.frame), CHUNK_ROWS):
