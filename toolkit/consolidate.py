@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .config import Config
 from .definitions import Register
@@ -129,13 +132,19 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _row_reasons(errors: pd.DataFrame, rows: pd.Index) -> pd.DataFrame:
-    """One line per rejected row: its error messages joined."""
+def _row_reasons(errors: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """One line per rejected row: its error messages joined (grouped and joined in Arrow, not per row)."""
     frame = pd.DataFrame({"source_row": rows.astype("int64")})
     if errors.empty:
         return frame.assign(reason_zh="", reason_en="")
-    joined = errors.groupby("row", sort=False).agg(reason_zh=("message_zh", "；".join),
-                                                   reason_en=("message_en", "; ".join))
+    table = pa.table({"row": pa.array(errors["row"].to_numpy(dtype="int64")),
+                      "zh": pa.array(errors["message_zh"].astype("string"), type=pa.large_string()),
+                      "en": pa.array(errors["message_en"].astype("string"), type=pa.large_string())})
+    grouped = table.group_by("row", use_threads=False).aggregate([("zh", "list"), ("en", "list")])
+    joined = pd.DataFrame({
+        "reason_zh": pc.binary_join(grouped["zh_list"], pa.scalar("；", pa.large_string())).to_numpy(),
+        "reason_en": pc.binary_join(grouped["en_list"], pa.scalar("; ", pa.large_string())).to_numpy(),
+    }, index=grouped["row"].to_numpy(), dtype="string")
     return frame.join(joined, on="source_row")
 
 
@@ -219,22 +228,23 @@ def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | 
         for display, frame in findings.groupby("file", sort=False):
             findings_of.setdefault(str(display), []).append(frame)
         errors = findings[findings["severity"] == "error"]
-        origin = sheet.origin
+        errors_of = dict(list(errors.groupby(["file", "sheet"], sort=False)))
+        origin_rows = sheet.origin["row"].to_numpy(dtype="int64")
+        positions = sheet.origin.groupby("part", sort=False).indices
         for part, (entry, scan) in enumerate(members):
-            mine = origin["part"] == part
-            data = sheet.data[mine.to_numpy()]
-            real = pd.Index(origin.loc[mine, "row"].astype("int64"), name="row")
-            errs = errors[(errors["file"] == entry.display) & (errors["sheet"] == scan.sheet)]
-            row_errors = errs[errs["row"].isin(real)]
-            sheet_errors = errs[~errs["row"].isin(real)]
+            mine = positions.get(part, np.array([], dtype="int64"))
+            real = origin_rows[mine]
+            errs = errors_of.get((entry.display, scan.sheet), errors.iloc[:0])
+            on_row = errs["row"].isin(real)
+            row_errors, sheet_errors = errs[on_row], errs[~on_row]
             if sheet_errors.empty:
-                bad = real.isin(row_errors["row"])
+                bad = np.isin(real, row_errors["row"].to_numpy())
             else:  # a sheet-level error (a required column missing) concerns every row
-                bad = pd.Series(True, index=real).to_numpy()
+                bad = np.ones(len(real), dtype=bool)
                 spread = sheet_errors.loc[sheet_errors.index.repeat(len(real))].copy()
-                spread["row"] = list(real) * len(sheet_errors)
+                spread["row"] = np.tile(real, len(sheet_errors))
                 row_errors = pd.concat([row_errors, spread], ignore_index=True)
-            data = data.set_axis(real)
+            data = sheet.data.iloc[mine].set_axis(pd.Index(real, name="row"))
             rejected = _row_reasons(row_errors, real[bad])
             rejected.insert(1, "key", key_text(data[bad], scan.register).to_numpy())
             skipped = sum(1 for p, _, _ in sheet.skipped if p == part)
