@@ -9,10 +9,12 @@ Every row of the sheet is accounted for: it is a record, or a skipped blank/foot
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import olefile
 import pandas as pd
 import python_calamine as calamine
@@ -46,7 +48,13 @@ def column_letter(index: int) -> str:
 
 def header_key(text: object) -> str:
     """A header as a comparable key: no whitespace or line breaks, half-width, simplified, no '*'/必填."""
-    key = normalize_text(str(text)).casefold()
+    return _header_key(str(text))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _header_key(text: str) -> str:
+    # every sheet's first rows are compared with every register's headers: the same few texts, many times
+    key = normalize_text(text).casefold()
     key = re.sub(r"\s+", "", key)
     key = re.sub(r"[*＊]|[(（\[【]?必填[)）\]】]?|[:：]$", "", key)
     return key
@@ -164,20 +172,25 @@ class WorkbookRead:
         return f"{self.message_zh} / {self.message_en}" if self.message_zh else ""
 
 
-def _is_blank(row: list) -> bool:
-    return all(c is None or (isinstance(c, str) and not c.strip()) for c in row)
-
-
-def _footer_reason(row: list, width: int) -> str | None:
-    cells = [c for c in row if not (c is None or (isinstance(c, str) and not c.strip()))]
-    if not cells or len(cells) > max(3, width // 3):
-        return None
-    first = str(cells[0])
-    if _TOTAL_RE.match(first):
-        return "合计行 / totals line"
-    if _FOOTER_RE.match(first):
-        return "表尾签字或说明行 / signature or note line under the table"
-    return None
+def _line_reasons(texts: list[pd.Series], width: int) -> pd.Series:
+    """Why a line under the header is not a record ('' for records): blank, a totals line, or a signature
+    or note line. Counting filled cells is vectorised; only sparse lines have their first cell looked at."""
+    index = texts[0].index if texts else pd.RangeIndex(0)
+    filled = (np.column_stack([(t != "").to_numpy(dtype=bool) for t in texts]) if texts
+              else np.zeros((0, 0), dtype=bool))
+    counts = filled.sum(axis=1) if texts else np.zeros(0, dtype=int)
+    reasons = pd.Series("", index=index, dtype=object)
+    reasons[counts == 0] = "空行 / blank row"
+    sparse = np.flatnonzero((counts > 0) & (counts <= max(3, width // 3)))
+    if len(sparse):
+        first_col = filled[sparse].argmax(axis=1)
+        for pos, col in zip(sparse, first_col, strict=True):
+            first = texts[col].iat[pos]
+            if _TOTAL_RE.match(first):
+                reasons.iat[pos] = "合计行 / totals line"
+            elif _FOOTER_RE.match(first):
+                reasons.iat[pos] = "表尾签字或说明行 / signature or note line under the table"
+    return reasons
 
 
 def read_sheet(
@@ -187,35 +200,28 @@ def read_sheet(
     """Turn a sheet's rows (from A1, as Excel numbers them) into a SheetRead for ``register``."""
     width = max((len(r) for r in rows), default=0)
     body = rows[header.row + 1:]
-    records: list[list] = []
-    excel_rows: list[int] = []
-    skipped: list[tuple[int, str]] = []
-    for offset, row in enumerate(body):
-        excel_row = header.row + 2 + offset
-        if _is_blank(row):
-            skipped.append((excel_row, "空行 / blank row"))
-            continue
-        reason = _footer_reason(row, width)
-        if reason:
-            skipped.append((excel_row, reason))
-            continue
-        records.append(row + [""] * (width - len(row)))
-        excel_rows.append(excel_row)
-    grid = pd.DataFrame(records, index=pd.Index(excel_rows, name="row"), columns=range(width), dtype=object)
-    if grid.empty:
-        grid = pd.DataFrame(index=pd.Index([], name="row", dtype="int64"), columns=range(width), dtype=object)
-    raw = pd.DataFrame(index=grid.index)
-    text = pd.DataFrame(index=grid.index)
-    data = pd.DataFrame(index=grid.index)
-    bad = pd.DataFrame(index=grid.index)
-    guessed = pd.DataFrame(index=grid.index)
-    empty = pd.Series([""] * len(grid), index=grid.index, dtype=object)
+    if any(len(r) != width for r in body):
+        body = [r + [""] * (width - len(r)) for r in body]
+    excel_rows = pd.RangeIndex(header.row + 2, header.row + 2 + len(body), name="row")
+    grid = (pd.DataFrame(body, index=excel_rows, columns=range(width), dtype=object) if body
+            else pd.DataFrame(index=excel_rows, columns=range(width), dtype=object))
+    texts = [as_text(grid[col]) for col in range(width)]
+    reasons = _line_reasons(texts, width)
+    keep = (reasons == "").to_numpy()
+    skipped = [(int(r), str(reason)) for r, reason in reasons[~keep].items()]
+    grid = grid[keep]
+    index = grid.index
+    raw = pd.DataFrame(index=index)
+    text = pd.DataFrame(index=index)
+    data = pd.DataFrame(index=index)
+    bad = pd.DataFrame(index=index)
+    guessed = pd.DataFrame(index=index)
+    empty = pd.Series([""] * len(grid), index=index, dtype=object)
     for f in register.fields:
         col = header.columns.get(f.key)
-        column = grid[col] if col is not None else empty
-        text[f.key] = as_text(column)
+        text[f.key] = texts[col][keep] if col is not None else as_text(empty)
         parsed: Parsed = parse_text_column(text[f.key], f, reference_year)
-        raw[f.key] = column
+        raw[f.key] = grid[col] if col is not None else empty
         data[f.key] = parsed.values
         bad[f.key] = parsed.bad.astype(bool)
         guessed[f.key] = parsed.guessed.astype(bool)
