@@ -57,10 +57,12 @@ class _Collector:
         if not mask.any():
             return
         f = self.reg.field(field_key)
+        hit = mask.index[mask.to_numpy()]
         rows = self.rows[mask]
-        values = (value if value is not None else self.text[field_key])[mask].astype(str)
-        zh = zh[mask] if isinstance(zh, pd.Series) else zh
-        en = en[mask] if isinstance(en, pd.Series) else en
+        # messages may be given for the flagged rows only (they are built after the check, to save work)
+        values = (value if value is not None else self.text[field_key]).reindex(hit).astype(str)
+        zh = zh.reindex(hit) if isinstance(zh, pd.Series) else zh
+        en = en.reindex(hit) if isinstance(en, pd.Series) else en
         prefix_zh = "第" + rows.astype(str) + f"行「{f.label_zh}」: "
         prefix_en = "Row " + rows.astype(str) + f", {f.label_en}: "
         self.frames.append(pd.DataFrame({
@@ -117,38 +119,41 @@ def _check_fields(c: _Collector) -> None:
         if f.required:
             c.add(~present, f.key, "missing-cell", "error", "必填项为空", "required but empty")
         bad = sheet.bad[f.key]
-        if f.type == "choice":
-            options = "、".join(f.option_values)
-            c.add(bad, f.key, "constraint-error", "error", text + f" 不在可选项中（可选: {options}）",
-                  text + f" is not one of the options ({', '.join(f.option_values)})")
-        else:
-            zh, en = TYPE_MESSAGES[f.type]
-            c.add(bad, f.key, "type-error", "error", text + " " + zh, text + " " + en)
+        if bad.any():
+            t = text[bad]
+            if f.type == "choice":
+                options = "、".join(f.option_values)
+                c.add(bad, f.key, "constraint-error", "error", t + f" 不在可选项中（可选: {options}）",
+                      t + f" is not one of the options ({', '.join(f.option_values)})")
+            else:
+                zh, en = TYPE_MESSAGES[f.type]
+                c.add(bad, f.key, "type-error", "error", t + " " + zh, t + " " + en)
         guessed = sheet.guessed[f.key]
         if guessed.any():
-            shown = show_values(data, f)
+            t, shown = text[guessed], show_values(data[guessed], f)
             if f.type in ("date", "datetime"):
-                c.add(guessed, f.key, "assumed-value", "warning", text + " 未写年份，已按 " + shown + " 读取，请核对",
-                      text + " has no year; read as " + shown + ", please check")
+                c.add(guessed, f.key, "assumed-value", "warning", t + " 未写年份，已按 " + shown + " 读取，请核对",
+                      t + " has no year; read as " + shown + ", please check")
             else:
                 c.add(guessed, f.key, "assumed-value", "warning",
-                      text + " 已按 " + shown + " 读取（Excel 把号码存成数字时会去掉开头的0），请核对",
-                      text + " read as " + shown + " (Excel drops the leading 0 of numbers), please check")
+                      t + " 已按 " + shown + " 读取（Excel 把号码存成数字时会去掉开头的0），请核对",
+                      t + " read as " + shown + " (Excel drops the leading 0 of numbers), please check")
         if f.min is not None or f.max is not None:
             low = f.min if f.min is not None else float("-inf")
             high = f.max if f.max is not None else float("inf")
             out = data.notna() & ((data.astype("Float64") < low) | (data.astype("Float64") > high))
             rng = f"{'' if f.min is None else f.min}–{'' if f.max is None else f.max}"
-            c.add(out, f.key, "constraint-error", "error", text + f" 超出范围（{rng}）", text + f" is out of range ({rng})")
+            t = text[out.fillna(False).astype(bool)]
+            c.add(out, f.key, "constraint-error", "error", t + f" 超出范围（{rng}）", t + f" is out of range ({rng})")
         if f.max_length is not None:
             long = text.str.len() > f.max_length
             c.add(long, f.key, "constraint-error", "error", f"超过{f.max_length}个字", f"longer than {f.max_length} characters")
         if f.pattern is not None:
-            ok = text.str.fullmatch(f.pattern)
+            wrong = (data.notna() & ~text.str.fullmatch(f.pattern)).fillna(False).astype(bool)
             shape_zh = f.pattern_zh or f"应符合 {f.pattern}"
             shape_en = f.pattern_en or f"must match {f.pattern}"
-            c.add(data.notna() & ~ok, f.key, "constraint-error", "error", text + f" 格式不符: {shape_zh}",
-                  text + f" has the wrong form: {shape_en}")
+            c.add(wrong, f.key, "constraint-error", "error", text[wrong] + f" 格式不符: {shape_zh}",
+                  text[wrong] + f" has the wrong form: {shape_en}")
 
 
 def _check_unique(c: _Collector) -> None:
@@ -170,10 +175,10 @@ def _check_unique(c: _Collector) -> None:
     first_row = pd.Series(frame.index, index=frame.index).groupby([frame[k] for k in frame.columns]).transform("first")
     mask = pd.Series(False, index=c.rows.index)
     mask[dup[dup].index] = True
-    first = first_row.map(c.rows).reindex(c.rows.index).astype("Int64").astype(str)
+    first = first_row[mask[mask].index].map(c.rows).astype("Int64").astype(str)
     if len(key) == 1:
-        c.add(mask, key[0], "unique-error", "error", c.text[key[0]] + " 与第" + first + "行重复",
-              c.text[key[0]] + " repeats row " + first)
+        typed = c.text[key[0]][mask]
+        c.add(mask, key[0], "unique-error", "error", typed + " 与第" + first + "行重复", typed + " repeats row " + first)
     else:
         names_zh = "、".join(c.reg.field(k).label_zh for k in key)
         names_en = ", ".join(c.reg.field(k).label_en for k in key)
@@ -191,11 +196,12 @@ def _rule_order(c: _Collector, rule: Rule) -> None:
             continue
         f = reg.field(key)
         cur = data[key]
-        early = cur.notna() & prev.notna() & (cur < prev)
-        shown_prev, shown_cur = show_values(prev, f), show_values(cur, f)
-        c.add(early, key, "row-constraint", rule.severity,
-              shown_cur + " 早于「" + prev_label + "」" + shown_prev,
-              shown_cur + " is earlier than " + prev_label_en + " " + shown_prev)
+        early = (cur.notna() & prev.notna() & (cur < prev)).fillna(False).astype(bool)
+        if early.any():
+            shown_prev, shown_cur = show_values(prev[early], f), show_values(cur[early], f)
+            c.add(early, key, "row-constraint", rule.severity,
+                  shown_cur + " 早于「" + prev_label[early] + "」" + shown_prev,
+                  shown_cur + " is earlier than " + prev_label_en[early] + " " + shown_prev)
         later = cur.notna() & (prev.isna() | (cur > prev))
         prev = prev.where(~later, cur)
         prev_label = prev_label.where(~later, f.label_zh)
@@ -207,8 +213,10 @@ def _rule_implies(c: _Collector, rule: Rule) -> None:
     if p["if"]["field"] not in c.sheet.columns:
         return
     failing = condition_mask(c.sheet.data, p["if"]) & ~condition_mask(c.sheet.data, p["then"])
+    if not failing.any():
+        return
     if_f = c.reg.field(p["if"]["field"])
-    actual = show_values(c.sheet.data[if_f.key], if_f)
+    actual = show_values(c.sheet.data.loc[failing, if_f.key], if_f)
     if "present" in p["if"]:
         if_zh, if_en = condition_text(c.reg, p["if"])
     else:
@@ -231,7 +239,10 @@ def _rule_max_gap(c: _Collector, rule: Rule) -> None:
         return
     limit = p["limit"]
     gap = _gap_in_unit(data[p["to"]], data[p["from"]], limit.unit)
-    too_long = gap.notna() & (gap > limit.amount)
+    too_long = (gap.notna() & (gap > limit.amount)).fillna(False).astype(bool)
+    if not too_long.any():
+        return
+    data, gap = data[too_long], gap[too_long]
     f_from, f_to = c.reg.field(p["from"]), c.reg.field(p["to"])
     shown_gap = gap.round(1).astype(str).str.replace(r"\.0$", "", regex=True)
     unit_zh = {"minutes": "分钟", "hours": "小时", "days": "天"}[limit.unit]
@@ -252,10 +263,12 @@ def _rule_ladder(c: _Collector, rule: Rule) -> None:
         if up_to is not None:
             needed = needed.mask(amount <= up_to, i)
     rank = data[p["field"]].map({lv: i for i, lv in enumerate(levels)}).astype("Int64")
-    too_low = amount.notna() & rank.notna() & (rank < needed)
-    needed_level = needed.map(dict(enumerate(levels))).astype(object)
-    actual = show_values(data[p["field"]])
-    shown_amount = show_values(amount).str.replace(r"\.0$", "", regex=True)
+    too_low = (amount.notna() & rank.notna() & (rank < needed)).fillna(False).astype(bool)
+    if not too_low.any():
+        return
+    needed_level = needed[too_low].map(dict(enumerate(levels))).astype(object)
+    actual = show_values(data.loc[too_low, p["field"]])
+    shown_amount = show_values(amount[too_low]).str.replace(r"\.0$", "", regex=True)
     f_amount = c.reg.field(p["amount"])
     c.add(too_low, p["field"], "row-constraint", rule.severity,
           f"{f_amount.label_zh} " + shown_amount + " 须由「" + needed_level + "」或以上核决，当前为「" + actual + "」",
@@ -268,9 +281,12 @@ def _rule_key_matches_date(c: _Collector, rule: Rule) -> None:
     expected = data[p["date"]].dt.strftime(fmt)
     key = data[p["field"]].astype(object).where(data[p["field"]].notna(), "").astype(str)
     width = len(pd.Timestamp(2000, 1, 1).strftime(fmt))
-    wrong = expected.notna() & (key != "") & (key.str[:width] != expected)
+    wrong = (expected.notna() & (key != "") & (key.str[:width] != expected)).fillna(False).astype(bool)
+    if not wrong.any():
+        return
+    key, expected = key[wrong], expected[wrong]
     f_date = c.reg.field(p["date"])
-    shown = show_values(data[p["date"]], f_date)
+    shown = show_values(data.loc[wrong, p["date"]], f_date)
     c.add(wrong, p["field"], "row-constraint", rule.severity,
           key + f" 应以「{f_date.label_zh}」的年月 " + expected.fillna("") + " 开头（" + shown + "）",
           key + f" should start with {p['format']} of {f_date.label_en}: " + expected.fillna("") + " (" + shown + ")")
@@ -283,13 +299,17 @@ def _rule_duration(c: _Collector, rule: Rule) -> None:
     hours = data[p["hours"]].astype("Float64")
     span = ((end - start) % 1440) / 60
     span = span.mask((span == 0) & (hours == 24), 24.0)
-    wrong = span.notna() & hours.notna() & ((span - hours).abs() > tol + 1e-9)
+    wrong = (span.notna() & hours.notna() & ((span - hours).abs() > tol + 1e-9)).fillna(False).astype(bool)
+    if not wrong.any():
+        return
+    data, span = data[wrong], span[wrong]
     f_start, f_end = c.reg.field(p["start"]), c.reg.field(p["end"])
     shown_span = span.round(2).astype(str).str.replace(r"\.0$", "", regex=True)
     times = show_values(data[p["start"]], f_start) + "–" + show_values(data[p["end"]], f_end)
+    typed = c.text[p["hours"]][wrong]
     c.add(wrong, p["hours"], "row-constraint", rule.severity,
-          c.text[p["hours"]] + " 与 " + times + " 的 " + shown_span + f" 小时不符（允许±{tol:g}小时）",
-          c.text[p["hours"]] + " does not agree with " + times + " = " + shown_span + f" h (±{tol:g} h)")
+          typed + " 与 " + times + " 的 " + shown_span + f" 小时不符（允许±{tol:g}小时）",
+          typed + " does not agree with " + times + " = " + shown_span + f" h (±{tol:g} h)")
 
 
 RULE_CHECKS = {
