@@ -40,7 +40,8 @@ from .validate import empty_findings, validate_sheet
 
 REJECTED_COLUMNS = ["store_code", "store_name", "register", "register_name", "source_file", "source_sheet",
                     "source_row", "key", "reason_zh", "reason_en"]
-BATCH_FILES = 40  # workbooks read and validated together in one worker task
+BATCH_FILES = 40  # workbooks read and validated together in one worker task (at most)
+BATCHES_PER_WORKER = 4  # several tasks per worker, so that no worker is left with the last big one
 _STORE_FOLDER = re.compile(r"^(?P<code>[0-9A-Za-z]+)[_\-\s]+(?P<name>.+)$")
 
 
@@ -333,22 +334,25 @@ def _unusable_rejections(entry: FileEntry) -> None:
 
 
 def _records_of(entries: list[FileEntry], register: Register) -> pd.DataFrame:
-    frames = []
-    for entry in entries:
-        for sheet in entry.sheets:
-            if sheet.register != register.id or sheet.accepted.empty:
-                continue
-            data = sheet.accepted
-            source = pd.DataFrame({"store_code": entry.store_code, "store_name": entry.store_name,
-                                   "source_file": entry.display, "source_sheet": sheet.sheet,
-                                   "source_row": data.index.astype("int64")}, index=data.index)
-            frames.append(pd.concat([source, data[register.field_keys]], axis=1).reset_index(drop=True))
-    if not frames:
+    """The accepted rows of every sheet of ``register``, with the source columns first (one concat)."""
+    parts = [(entry, sheet) for entry in entries for sheet in entry.sheets
+             if sheet.register == register.id and not sheet.accepted.empty]
+    if not parts:
         return empty_records(register)
-    records = pd.concat(frames, ignore_index=True)
-    for c in ("store_code", "store_name", "source_file", "source_sheet"):
-        records[c] = records[c].astype("string")
-    return records
+    data = pd.concat([sheet.accepted[register.field_keys] for _, sheet in parts])
+    lengths = [len(sheet.accepted) for _, sheet in parts]
+
+    def repeated(values: list) -> pd.Series:
+        return pd.Series(np.repeat(np.array(values, dtype=object), lengths), dtype="string")
+
+    source = pd.DataFrame({
+        "store_code": repeated([e.store_code for e, _ in parts]),
+        "store_name": repeated([e.store_name for e, _ in parts]),
+        "source_file": repeated([e.display for e, _ in parts]),
+        "source_sheet": repeated([s.sheet for _, s in parts]),
+        "source_row": data.index.to_numpy(dtype="int64"),
+    })
+    return pd.concat([source, data.reset_index(drop=True)], axis=1)
 
 
 def _replace_older(records: pd.DataFrame, register: Register, order: dict[str, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -383,7 +387,7 @@ def consolidate(
     results: list[tuple[FileEntry, pd.DataFrame]] = []
     items = list(zip(paths, displays, strict=True))
     workers = min(jobs or os.cpu_count() or 1, len(paths))
-    size = max(1, min(BATCH_FILES, -(-len(items) // max(workers, 1))))
+    size = max(1, min(BATCH_FILES, -(-len(items) // (max(workers, 1) * BATCHES_PER_WORKER))))
     batches = [items[i:i + size] for i in range(0, len(items), size)]
     if workers > 1 and len(batches) > 1:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
