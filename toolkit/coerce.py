@@ -153,6 +153,8 @@ _DATE_RE = re2(
     r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
     r"(?:[\sT]*(?P<H>\d{1,2})\s*[:时点]\s*(?P<M>\d{1,2})?\s*分?(?:\s*[:]\s*(?P<S>\d{1,2}(?:\.\d+)?))?\s*秒?)?$"
 )
+_ISO_DATE_RE = re2(r"\d{4}-\d{2}-\d{2}")
+_ISO_MOMENT_RE = re2(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 _COMPACT_RE = re2(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$")
 _NO_YEAR_RE = re2(r"^(?P<m>\d{1,2})\s*[./月]\s*(?P<d>\d{1,2})\s*日?$")
 _SERIAL_RE = re2(r"^\d{3,5}(?:\.\d+)?$")
@@ -180,6 +182,12 @@ def _parse_moment(text: pd.Series, reference_year: int) -> tuple[pd.Series, pd.S
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     guessed = pd.Series(False, index=text.index)
     todo = present.copy()
+    # Excel's own dates arrive as ISO text (see as_text): parsed by pandas' C parser, without a regex
+    for shape, fmt in ((_ISO_DATE_RE, "%Y-%m-%d"), (_ISO_MOMENT_RE, "%Y-%m-%d %H:%M:%S")):
+        iso = (t.str.fullmatch(shape) & todo).fillna(False).to_numpy(dtype=bool)
+        if iso.any():
+            out[iso] = pd.to_datetime(t[iso], format=fmt, errors="coerce")
+            todo[iso] = False
     full = t[todo].pipe(extract, _DATE_RE)
     hit = full["y"].notna()
     if hit.any():

@@ -138,6 +138,10 @@ def _row_reasons(errors: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
     frame = pd.DataFrame({"source_row": rows.astype("int64")})
     if errors.empty:
         return frame.assign(reason_zh="", reason_en="")
+    if errors["row"].is_unique:  # one error per row, the usual case: nothing to join
+        joined = pd.DataFrame({"reason_zh": errors["message_zh"].to_numpy(), "reason_en": errors["message_en"].to_numpy()},
+                              index=errors["row"].to_numpy(dtype="int64"), dtype="string")
+        return frame.join(joined, on="source_row")
     table = pa.table({"row": pa.array(errors["row"].to_numpy(dtype="int64")),
                       "zh": pa.array(errors["message_zh"].astype("string"), type=pa.large_string()),
                       "en": pa.array(errors["message_en"].astype("string"), type=pa.large_string())})

@@ -118,6 +118,8 @@ def find_header(rows: list[list], register: Register) -> HeaderMatch | None:
         m = match_header_row(row, lookup, i)
         if best is None or m.score > best.score:
             best = m
+            if m.score == len(register.fields) and not m.extra and not m.duplicates:
+                break  # every field and nothing else: no later row can match better
     if best is None or best.score < min(MIN_HEADER_MATCHES, len(register.fields)):
         return None
     return best
