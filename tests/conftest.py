@@ -33,6 +33,8 @@ def write_workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
                     ws.write_datetime(r, c, value, stamp_fmt)
                 elif isinstance(value, dt.date):
                     ws.write_datetime(r, c, dt.datetime.combine(value, dt.time()), date_fmt)
+                elif isinstance(value, bool):
+                    ws.write_boolean(r, c, value)
                 elif isinstance(value, int | float):
                     ws.write_number(r, c, value)
                 else:

@@ -181,3 +181,15 @@ def test_reading_in_memory_encrypted_detection_does_not_touch_the_source(tmp_pat
     read_workbook(good, registers)
     assert good.read_bytes() == before
     assert io.BytesIO(before).read(2) == b"PK"
+
+
+def test_excel_numbers_and_dates_become_plain_text_but_typed_text_stays_as_typed(tmp_path, registers):
+    rows = [COMPLAINT_HEADER,
+            complaint(no=2611001.0, received=dt.date(2026, 11, 5), subject="12.0"),
+            complaint(no="2611002", received=dt.datetime(2026, 11, 5), subject=True),
+            complaint(no="2611003", received=dt.datetime(2026, 11, 5, 9, 30), subject="2026-11-05 00:00:00")]
+    path = write_workbook(tmp_path / "a.xlsx", {"Sheet1": rows})
+    (sheet,) = read_workbook(path, registers).sheets
+    assert list(sheet.text["complaint_no"]) == ["2611001", "2611002", "2611003"]
+    assert list(sheet.text["received_date"]) == ["2026-11-05", "2026-11-05", "2026-11-05 09:30:00"]
+    assert list(sheet.text["subject"]) == ["12.0", "TRUE", "2026-11-05 00:00:00"]

@@ -88,6 +88,10 @@ def _map_unique(s: pd.Series, fn) -> pd.Series:
     return s.map(dict(zip(uniques, (fn(u) for u in uniques), strict=True)))
 
 
+_WHOLE_NUMBER_RE = re2(r"-?\d+\.0")
+_MIDNIGHT_RE = re2(r"\d{4}-\d{2}-\d{2} 00:00:00")
+
+
 def as_text(raw: pd.Series) -> pd.Series:
     """Cell values as text: '' for empty cells, whole numbers without '.0', Excel dates as ISO text.
 
@@ -96,13 +100,25 @@ def as_text(raw: pd.Series) -> pd.Series:
     """
     if pd.api.types.is_string_dtype(raw.dtype) and not pd.api.types.is_object_dtype(raw.dtype):
         return raw.fillna("").str.strip()
-    s = raw.astype(object).where(raw.notna(), "")
-    text = s.astype("str").str.strip()
-    for shape, keep in ((re2(r"-?\d+\.0"), -2), (re2(r"\d{4}-\d{2}-\d{2} 00:00:00"), 10)):
-        hit = text.str.fullmatch(shape)
+    values = raw.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        # typed text stays as typed: only Excel's numbers and dates are reshaped
+        return pd.Series(values, index=raw.index, dtype="str").fillna("").str.strip()
+    # Excel's numbers and dates repeat a lot (a month has 31 days): each distinct value is written once.
+    # Booleans become text first, as True would otherwise be taken for the same value as 1.
+    bools = np.fromiter((type(v) is bool for v in values), dtype=bool, count=len(values))
+    if bools.any():
+        values = values.copy()
+        values[bools] = ["TRUE" if v else "FALSE" for v in values[bools]]
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    shown = pd.Series(uniques, dtype="str").str.strip()
+    typed = ~np.fromiter((isinstance(v, str) for v in uniques), dtype=bool, count=len(uniques))
+    for shape, keep in ((_WHOLE_NUMBER_RE, -2), (_MIDNIGHT_RE, 10)):
+        hit = shown.str.fullmatch(shape).to_numpy(dtype=bool, na_value=False) & typed
         if hit.any():
-            text[hit] = text[hit].str.slice(0, keep)
-    return text
+            shown[hit] = shown[hit].str.slice(0, keep)
+    shown = pd.concat([shown, pd.Series([""], dtype="str")], ignore_index=True)  # code -1 (empty) takes the ''
+    return pd.Series(shown.to_numpy()[codes], index=raw.index, dtype="str")
 
 
 def _present(text: pd.Series) -> pd.Series:
