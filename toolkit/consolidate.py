@@ -343,7 +343,9 @@ def _records_of(entries: list[FileEntry], register: Register) -> pd.DataFrame:
              if sheet.register == register.id and not sheet.accepted.empty]
     if not parts:
         return empty_records(register)
-    data = pd.concat([sheet.accepted[register.field_keys] for _, sheet in parts])
+    keys = register.field_keys
+    data = pd.concat([sheet.accepted if list(sheet.accepted.columns) == keys else sheet.accepted[keys]
+                      for _, sheet in parts])
     lengths = [len(sheet.accepted) for _, sheet in parts]
 
     def repeated(values: list) -> pd.Series:
@@ -363,6 +365,19 @@ def _replace_older(records: pd.DataFrame, register: Register, order: dict[str, i
     """Where two files of a store carry the same record key, the newer file's record wins."""
     if records.empty or not register.key:
         return records, records.iloc[0:0]
+    files_per_store = records.groupby("store_code", sort=False)["source_file"].nunique()
+    several = files_per_store.index[files_per_store > 1]
+    if several.empty:  # one file per store: nothing can replace anything
+        return records, records.iloc[0:0]
+    replaced = _replaced_rows(records[records["store_code"].isin(several)], register, order)
+    if replaced.empty:
+        return records, replaced
+    return records.drop(index=replaced.index).reset_index(drop=True), replaced
+
+
+def _replaced_rows(records: pd.DataFrame, register: Register, order: dict[str, int]) -> pd.DataFrame:
+    """The records an older file of the same store carries under a key that a newer file carries too,
+    with the winner's file and row (``source_file_winner``, ``source_row_winner``) and the key (``_shown``)."""
     shown = key_text(records, register)
     complete = key_complete(records, register)
     rank = records["source_file"].map(order)
@@ -373,9 +388,7 @@ def _replace_older(records: pd.DataFrame, register: Register, order: dict[str, i
     losers_index = ordered.index.difference(newest.index)
     losers = ordered.loc[losers_index]
     multi_file = losers.join(winners.add_suffix("_winner"), on=["store_code", "_key"])
-    multi_file = multi_file[multi_file["source_file_winner"] != multi_file["source_file"]]
-    keep = records.drop(index=multi_file.index)
-    return keep.reset_index(drop=True), multi_file
+    return multi_file[multi_file["source_file_winner"] != multi_file["source_file"]]
 
 
 def consolidate(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from .files import atomic_path
 from .reader import column_letter
 
 EXCEL_MAX_ROWS = 1_048_576
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 20_000
 _EPOCH = pd.Timestamp("1899-12-30")
 _ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # RE2 syntax: run by Arrow's kernels
 _NEEDS_ESCAPE = r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]"
@@ -234,8 +235,16 @@ class Book:
         styles = [f' s="{style.decode()}"' if style else "" for style in _CELL_STYLE.findall(sample.group(0))]
         head, tail = xml[:sample.start()], xml[sample.end():]
         head = _DIMENSION.sub(f'<dimension ref="A1:{b.last_cell}"/>'.encode(), head, count=1)
-        with dst.open(name, "w", force_zip64=True) as out:
+        with dst.open(name, "w", force_zip64=True) as out, ThreadPoolExecutor(1) as helper:
             out.write(head)
+            # the next block of rows is built while this one is compressed: Arrow's kernels and zlib both
+            # release the GIL, so the two run on two cores
+            pending = None
             for start in range(0, len(b.frame), CHUNK_ROWS):
-                out.write(_rows_xml(b.frame.iloc[start:start + CHUNK_ROWS], b.columns, styles, start + 2))
+                block = helper.submit(_rows_xml, b.frame.iloc[start:start + CHUNK_ROWS], b.columns, styles, start + 2)
+                if pending is not None:
+                    out.write(pending.result())
+                pending = block
+            if pending is not None:
+                out.write(pending.result())
             out.write(tail)
