@@ -135,7 +135,7 @@ def _frame(records: pd.DataFrame, register: Register, deadline: Deadline, mask: 
         "key": _item_key(sel, register, deadline), "customer": _column(sel, register, register.customer),
         "owner": _column(sel, register, register.owner), "rule": deadline.id, "rule_name": deadline.name_zh,
         "status": status, "source_file": sel["source_file"], "source_sheet": sel["source_sheet"],
-        "source_row": sel["source_row"], **{k: v[mask] for k, v in extra.items()},
+        "source_row": sel["source_row"], **{k: v.reindex(sel.index) for k, v in extra.items()},
     })[columns]
 
 
@@ -155,8 +155,10 @@ def _deadline_items(records: pd.DataFrame, register: Register, deadline: Deadlin
     late = (hourly & (due < today + pd.Timedelta(days=1))) | (~hourly & (due_day < today))
     overdue = applies & late.fillna(False)
     soon = applies & ~overdue & (due_day <= today + pd.Timedelta(days=soon_days)).fillna(False)
-    shown_due = due.dt.strftime("%Y-%m-%d %H:%M").where(hourly, due.dt.strftime("%Y-%m-%d"))
-    days = (today - due_day).dt.days.astype("Int64")
+    listed = (overdue | soon).to_numpy(dtype=bool)  # due dates are written out for the listed records only
+    due_listed = due[listed]
+    shown_due = due_listed.dt.strftime("%Y-%m-%d %H:%M").where(hourly[listed], due_listed.dt.strftime("%Y-%m-%d"))
+    days = (today - due_day[listed]).dt.days.astype("Int64")
     late_items, soon_items = (
         _frame(records, register, deadline, mask, ITEM_COLUMNS, due=shown_due, days_overdue=days)
         for mask in (overdue, soon))
