@@ -15,6 +15,8 @@ from click.testing import CliRunner
 from tests.conftest import libreoffice
 from toolkit import xlsx
 from toolkit.cli import main
+from toolkit.statistics import Table
+from toolkit.summary import SummaryWriter
 from toolkit.xlsx import Book, Column
 
 MANIFEST_KEYS = {"path", "status", "store_code", "store_name", "registers", "sha256", "rows_read", "rows_accepted",
@@ -153,3 +155,17 @@ def test_libreoffice_opens_the_summary_and_the_overdue_workbooks(month, tmp_path
     assert result.returncode == 0, result.stderr
     pdf = tmp_path / f"{out.stem}.pdf"
     assert pdf.exists() and pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20000
+
+
+def test_a_months_parts_sales_in_the_millions_fit_their_column_instead_of_showing_hashes(tmp_path, registers):
+    frame = pd.DataFrame({"服务类型": ["维修", "安装", "合计"], "服务次数": [1200, 800, 2000],
+                          "配件销售额": [1_023_456.5, 350_000.55, 1_373_457.05]})
+    table = Table("by_type", "售后服务统计", "Service statistics", frame,
+                  {"服务类型": "text", "服务次数": "integer", "配件销售额": "decimal"}, 1)
+    writer = SummaryWriter(tmp_path / "s.xlsx")
+    writer.statistics(registers["service"], [table])
+    writer.close("summary")
+    ws = openpyxl.load_workbook(tmp_path / "s.xlsx")["售后服务登记表统计"]
+    assert ws.cell(7, 1).value == "合计" and ws.cell(7, 3).value == 1_373_457.05
+    width = next(d.width for d in ws.column_dimensions.values() if d.min <= 3 <= d.max)  # ranges share one entry
+    assert width >= len("1,373,457.05") + 1

@@ -56,17 +56,18 @@ class OverviewRow:
     figures: str
 
 
+def _shown_number(value: float, fmt: str) -> str:
+    """A figure as the workbook shows it (see FORMATS): in 总览's key figures and to size columns."""
+    if fmt == "percent":
+        return f"{value:.1%}"
+    return f"{value:,.2f}" if fmt == "decimal" else f"{value:,.0f}"
+
+
 def _figure_text(figures: dict[str, tuple[object, str]]) -> str:
     parts = []
     for name, (value, fmt) in figures.items():
-        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-            shown = "-"
-        elif fmt == "percent":
-            shown = f"{float(value):.1%}"
-        elif fmt == "decimal":
-            shown = f"{float(value):,.2f}"
-        else:
-            shown = f"{int(value):,}"
+        missing = value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+        shown = "-" if missing else _shown_number(float(value), fmt)
         parts.append(f"{name} {shown}")
     return "；".join(parts)
 
@@ -262,13 +263,14 @@ class SummaryWriter:
         ws.hide_gridlines(2)
         ws.write(0, 0, f"{register.name_zh} 统计", self.title)
         r = 2
-        widest = 0
+        widths: dict[int, float] = {}  # column -> widest text shown in it, so that no total turns into ###
         for table in tables:
             ws.write(r, 0, table.title_zh, self.book.format(bold=True, font_size=12))
             r += 1
             frame = table.frame
             for c, name in enumerate(frame.columns):
                 ws.write(r, c, name, self.head)
+                widths[c] = max(widths.get(c, 0), display_width(str(name)))
             first = r + 1
             for i, record in enumerate(frame.itertuples(index=False)):
                 total = i == len(frame) - 1
@@ -276,21 +278,22 @@ class SummaryWriter:
                     fmt_name = table.formats.get(name, "text")
                     if fmt_name == "text":
                         ws.write_string(first + i, c, str(value), self.bold_cell if total else self.cell)
+                        widths[c] = max(widths[c], display_width(str(value)))
                     elif value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
                         ws.write_blank(first + i, c, None, self.bold_numbers[fmt_name] if total else
                                        self.numbers[fmt_name])
                     else:
                         ws.write_number(first + i, c, float(value), self.bold_numbers[fmt_name] if total else
                                         self.numbers[fmt_name])
+                        widths[c] = max(widths[c], len(_shown_number(float(value), fmt_name)))
             last = first + len(frame) - 2  # the totals line is not charted
-            widest = max(widest, len(frame.columns))
             if table.chart and last >= first:
                 self._chart(ws, table, first, last, r)
             r = first + len(frame) + 2
             if table.chart:
                 r = max(r, first + 16)
-        ws.set_column(0, 0, 16)
-        ws.set_column(1, max(widest, 2), 11)
+        for c, width in widths.items():
+            ws.set_column(c, c, min(max(width + 2, 16 if c == 0 else 11), 40))
 
     def _chart(self, ws, table: Table, first: int, last: int, header_row: int) -> None:
         chart = self.book.workbook.add_chart({"type": table.chart})
