@@ -165,3 +165,16 @@ def test_reading_stores_sheets_together_finds_exactly_what_checking_each_file_al
         return sorted(map(tuple, frame[columns].astype(str).to_numpy().tolist()))
 
     assert len(alone) > 20 and rows(together) == rows(alone)
+
+
+def test_a_row_with_two_mistakes_is_rejected_once_with_both_reasons(tmp_path, registers):
+    store = tmp_path / "in" / "001_朝阳店"
+    store.mkdir(parents=True)
+    write_workbook(store / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER, complaint("2610001", dt.date(2026, 10, 3)),
+                                                complaint("2610002", dt.date(2026, 10, 4), phone="12345",
+                                                          category="不知道")]})
+    result = consolidate(tmp_path / "in", registers, jobs=1)
+    (row,) = result.rejected.itertuples()
+    assert row.key == "2610002" and row.reason_zh.count("；") == 1
+    assert "12345" in row.reason_zh and "不知道" in row.reason_zh and "; " in row.reason_en
+    assert list(result.records["complaints"]["complaint_no"]) == ["2610001"]

@@ -55,14 +55,17 @@ def re2(pattern: str) -> str:
     return "".join(out)
 
 
+def arrow_strings(values: pd.Series) -> pa.Array:
+    """A column as one Arrow string array (missing stays null), for work done in pyarrow's kernels."""
+    arr = pa.array(values.astype("string"), type=pa.string())
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
 def extract(text: pd.Series, pattern: str) -> pd.DataFrame:
     """The named groups of ``pattern`` as columns, by Arrow's RE2 kernel (pandas' ``str.extract`` runs
     Python's ``re`` cell by cell on string columns). Missing where the pattern does not match; an
     optional group that took no part in a match is ''."""
-    arr = pa.array(text.astype("string"), type=pa.large_string())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    found = pc.extract_regex(arr, pattern)
+    found = pc.extract_regex(arrow_strings(text), pattern)
     names = [found.type.field(i).name for i in range(found.type.num_fields)]
     return pd.DataFrame({name: pc.struct_field(found, [i]).to_pandas(types_mapper=pd.ArrowDtype)
                          .set_axis(text.index).astype("string") for i, name in enumerate(names)}, index=text.index)
@@ -135,10 +138,6 @@ def _nfkc(text: pd.Series) -> pd.Series:
     return out
 
 
-def _empty(text: pd.Series, dtype) -> pd.Series:
-    return pd.Series(pd.array([None] * len(text), dtype=dtype), index=text.index)
-
-
 def parse_text(text: pd.Series, f: Field) -> Parsed:
     values = text.where(_present(text), None)
     return Parsed(values, pd.Series(False, index=text.index), pd.Series(False, index=text.index))
@@ -204,16 +203,12 @@ def _parse_moment(text: pd.Series, reference_year: int) -> tuple[pd.Series, pd.S
         if iso.any():
             out[iso] = pd.to_datetime(t[iso], format=fmt, errors="coerce")
             todo[iso] = False
-    full = t[todo].pipe(extract, _DATE_RE)
-    hit = full["y"].notna()
-    if hit.any():
-        out[hit[hit].index] = _assemble(full[hit])
-        todo[hit[hit].index] = False
-    compact = t[todo].pipe(extract, _COMPACT_RE)
-    hit = compact["y"].notna()
-    if hit.any():
-        out[hit[hit].index] = _assemble(compact[hit])
-        todo[hit[hit].index] = False
+    for pattern in (_DATE_RE, _COMPACT_RE):
+        found = t[todo].pipe(extract, pattern)
+        hit = found["y"].notna()
+        if hit.any():
+            out[hit[hit].index] = _assemble(found[hit])
+            todo[hit[hit].index] = False
     serial = t[todo].str.fullmatch(_SERIAL_RE)
     if serial.any():
         idx = serial[serial].index
@@ -339,11 +334,6 @@ def parse_choice(text: pd.Series, f: Field) -> Parsed:
     values = _map_unique(text, lambda v: lookup.get(normalize_text(v).casefold().replace(" ", "")) if v else None)
     values = values.astype(object).where(values.notna(), None)
     return Parsed(values, present & values.isna(), pd.Series(False, index=text.index))
-
-
-def parse_column(raw: pd.Series, f: Field, reference_year: int | None = None) -> Parsed:
-    """Parse one raw column as field ``f``; ``reference_year`` completes dates typed without a year."""
-    return parse_text_column(as_text(raw), f, reference_year)
 
 
 def parse_text_column(text: pd.Series, f: Field, reference_year: int | None = None) -> Parsed:

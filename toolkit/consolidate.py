@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .coerce import arrow_strings
 from .config import Config
 from .definitions import Register
 from .reader import (
@@ -143,13 +145,11 @@ def _row_reasons(errors: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
                               index=errors["row"].to_numpy(dtype="int64"), dtype="string")
         return frame.join(joined, on="source_row")
     table = pa.table({"row": pa.array(errors["row"].to_numpy(dtype="int64")),
-                      "zh": pa.array(errors["message_zh"].astype("string"), type=pa.large_string()),
-                      "en": pa.array(errors["message_en"].astype("string"), type=pa.large_string())})
+                      "zh": arrow_strings(errors["message_zh"]), "en": arrow_strings(errors["message_en"])})
     grouped = table.group_by("row", use_threads=False).aggregate([("zh", "list"), ("en", "list")])
-    joined = pd.DataFrame({
-        "reason_zh": pc.binary_join(grouped["zh_list"], pa.scalar("；", pa.large_string())).to_numpy(),
-        "reason_en": pc.binary_join(grouped["en_list"], pa.scalar("; ", pa.large_string())).to_numpy(),
-    }, index=grouped["row"].to_numpy(), dtype="string")
+    joined = pd.DataFrame({"reason_zh": pc.binary_join(grouped["zh_list"], "；").to_numpy(),
+                           "reason_en": pc.binary_join(grouped["en_list"], "; ").to_numpy()},
+                          index=grouped["row"].to_numpy(), dtype="string")
     return frame.join(joined, on="source_row")
 
 
@@ -236,6 +236,7 @@ def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | 
         errors_of = dict(list(errors.groupby(["file", "sheet"], sort=False)))
         origin_rows = sheet.origin["row"].to_numpy(dtype="int64")
         positions = sheet.origin.groupby("part", sort=False).indices
+        skipped_per_part = Counter(p for p, _, _ in sheet.skipped)
         for part, (entry, scan) in enumerate(members):
             mine = positions.get(part, np.array([], dtype="int64"))
             real = origin_rows[mine]
@@ -252,7 +253,7 @@ def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | 
             data = sheet.data.iloc[mine].set_axis(pd.Index(real, name="row"))
             rejected = _row_reasons(row_errors, real[bad])
             rejected.insert(1, "key", key_text(data[bad], scan.register).to_numpy())
-            skipped = sum(1 for p, _, _ in sheet.skipped if p == part)
+            skipped = skipped_per_part[part]
             parts[(entry.display, scan.sheet)] = SheetResult(scan.sheet, scan.register.id, data[~bad], rejected,
                                                               skipped)
     for entry, scan in scanned:

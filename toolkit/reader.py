@@ -239,10 +239,6 @@ def read_sheet(
     )
 
 
-def _unusable(path: Path, zh: str, en: str) -> WorkbookRead:
-    return WorkbookRead(path, "unusable", zh, en)
-
-
 def _is_encrypted_ooxml(path: Path) -> bool:
     """Excel saves a password-protected .xlsx as an OLE file holding EncryptionInfo + EncryptedPackage."""
     try:

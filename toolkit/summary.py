@@ -75,13 +75,11 @@ def _figure_text(figures: dict[str, tuple[object, str]]) -> str:
 def overview_rows(result: Consolidation, lists: OverdueLists, month: pd.Period | None,
                   config: Config | None = None) -> list[OverviewRow]:
     """Per register × store, then a subtotal per register (store code "小计")."""
-    sheet_register = {(e.display, s.sheet): s.register for e in result.files for s in e.sheets}
+    sheet_register = pd.DataFrame([(e.display, s.sheet, s.register) for e in result.files for s in e.sheets],
+                                  columns=["file", "sheet", "register"])
     findings = result.findings
-    warnings = findings[findings["severity"] == "warning"]
-    warn_reg = pd.Series([sheet_register.get((f, s), "") for f, s in zip(warnings["file"], warnings["sheet"],
-                                                                           strict=True)], dtype="string")
-    warn_counts = pd.Series(1, index=pd.MultiIndex.from_arrays([warn_reg, warnings["store_code"].astype("string")]))
-    warn_counts = warn_counts.groupby(level=[0, 1]).sum() if len(warn_counts) else warn_counts
+    warnings = findings[findings["severity"] == "warning"].merge(sheet_register, on=["file", "sheet"])
+    warn_counts = warnings.groupby(["register", "store_code"]).size()
     rejected = result.rejected.groupby(["register", "store_code"]).size()
     overdue = lists.items.groupby(["register", "store_code"]).size()
     stores = result.all_stores(config)
@@ -97,16 +95,21 @@ def overview_rows(result: Consolidation, lists: OverdueLists, month: pd.Period |
         per_store = per_store.reindex(list(stores)).fillna(counted)
         whole = register_figures(records, register, month, pd.Series("", index=records.index, dtype="string"))
         whole = whole.reindex([""]).fillna(counted)
-        reg_rejected = rejected[reg_id] if reg_id in rejected.index.get_level_values(0) else pd.Series(dtype="int64")
-        reg_warnings = (warn_counts[reg_id] if len(warn_counts) and reg_id in warn_counts.index.get_level_values(0)
-                        else pd.Series(dtype="int64"))
-        reg_overdue = overdue[reg_id] if reg_id in overdue.index.get_level_values(0) else pd.Series(dtype="int64")
+        reg_rejected, reg_warnings, reg_overdue = (_per_store(counts, reg_id)
+                                                   for counts in (rejected, warn_counts, overdue))
         for code, figures in per_store.iterrows():
             rows.append(_overview_row(register, str(code), stores[code], figures, int(reg_rejected.get(code, 0)),
                                       int(reg_warnings.get(code, 0)), int(reg_overdue.get(code, 0))))
         rows.append(_overview_row(register, "小计", "", whole.iloc[0],
                                   int(reg_rejected.sum()), int(reg_warnings.sum()), int(reg_overdue.sum())))
     return rows
+
+
+def _per_store(counts: pd.Series, reg_id: str) -> pd.Series:
+    """A register's slice of counts by (register, store code): counts by store code (empty when none)."""
+    if reg_id not in counts.index.get_level_values(0):
+        return pd.Series(dtype="int64")
+    return counts.xs(reg_id, level=0)
 
 
 def _overview_row(register: Register, code: str, name: str, figures: pd.Series, rejected: int,

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from .coerce import arrow_strings
 from .files import atomic_path
 from .reader import column_letter
 
@@ -69,9 +70,7 @@ class _Bulk:
 
 def _arrow_text(values: pd.Series) -> pa.Array:
     """A column as an Arrow string array, null where the cell stays empty."""
-    arr = pa.array(values.astype("string"), type=pa.string())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    arr = arrow_strings(values)
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
 
 
