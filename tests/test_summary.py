@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import subprocess
+import zipfile
 
 import openpyxl
 import pandas as pd
@@ -142,6 +144,24 @@ def test_text_that_looks_like_markup_or_a_formula_is_written_as_plain_text(tmp_p
     ws = openpyxl.load_workbook(tmp_path / "t.xlsx")["记录"]
     assert [ws.cell(r, 1).value for r in range(2, 6)] == ["<b>&amp;</b>", "=1+1", "linebreak", None]
     assert ws.cell(3, 1).data_type == "s"
+
+
+def test_a_store_name_on_every_row_is_stored_once_as_excel_stores_text(tmp_path):
+    stores = pd.DataFrame({"store": ["朝阳店", "海淀店", None] * 400, "n": range(1200)})
+    visits = pd.DataFrame({"who": ["海淀店", "张三 "] * 10})
+    book = Book(tmp_path / "shared.xlsx")
+    book.add_sheet("说明").write(0, 0, "朝阳店")
+    book.bulk_sheet("记录", stores, [Column("store", "门店", "text"), Column("n", "序号", "number", "0")])
+    book.bulk_sheet("回访", visits, [Column("who", "对象", "text")])
+    book.close()
+    with zipfile.ZipFile(tmp_path / "shared.xlsx") as z:
+        table = z.read("xl/sharedStrings.xml").decode()
+    texts = re.findall(r"<si><t[^>]*>(.*?)</t></si>", table)
+    assert sorted(t for t in texts if t in ("朝阳店", "海淀店", "张三 ")) == ["张三 ", "朝阳店", "朝阳店", "海淀店"]
+    assert int(re.search(r'uniqueCount="(\d+)"', table).group(1)) == len(texts)
+    read = openpyxl.load_workbook(tmp_path / "shared.xlsx")
+    assert [read["记录"].cell(r, 1).value for r in range(2, 6)] == ["朝阳店", "海淀店", None, "朝阳店"]
+    assert read["记录"].cell(1201, 2).value == 1199 and read["回访"].cell(3, 1).value == "张三 "
 
 
 def test_libreoffice_opens_the_summary_and_the_overdue_workbooks(month, tmp_path):

@@ -6,23 +6,30 @@ as usual (header, Excel Table, column formats, widths, frozen header) with one s
 carry each column's format; after XlsxWriter has finished, the sample row is replaced by the real
 rows, generated column by column with vectorised string operations, and the workbook is re-zipped.
 The cell styles are taken from the sample row XlsxWriter wrote, so formats stay XlsxWriter's own.
+Text goes into the shared strings table, as Excel writes it (a store name repeated on 100,000 rows is
+stored once), and the bulk sheets are compressed with ISA-L's deflate, about 3× faster than zlib.
 
 All of this sits behind ``Book``; whichever writer carries the bulk rows can change here alone.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
+import zlib
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import xlsxwriter
+from isal import isal_zlib
 from xlsxwriter.worksheet import Worksheet
 
 from .coerce import arrow_strings
@@ -31,6 +38,7 @@ from .reader import column_letter
 
 EXCEL_MAX_ROWS = 1_048_576
 CHUNK_ROWS = 20_000
+BUILDERS = max(1, min(4, os.cpu_count() or 1))  # threads building blocks of rows
 _EPOCH = pd.Timestamp("1899-12-30")
 _ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # RE2 syntax: run by Arrow's kernels
 _NEEDS_ESCAPE = r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]"
@@ -38,6 +46,8 @@ _SAMPLE_ROW = re.compile(rb'<row r="2"[^>]*>.*?</row>', re.S)
 _CELL_STYLE = re.compile(rb'<c (?:(?=[^>]*\bs="(\d+)"))?[^>]*>')  # each cell's style index, b"" if none
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
 _TABLE_REF = re.compile(rb' ref="[^"]*"')
+_SST_COUNTS = re.compile(rb'count="(\d+)" uniqueCount="(\d+)"')
+_SHARED_STRINGS = "xl/sharedStrings.xml"
 
 
 def sheet_title(text: str) -> str:
@@ -100,27 +110,95 @@ def _number_text(numbers: pd.Series) -> pa.Array:
     return pc.cast(pa.array(arr, mask=~np.isfinite(arr)), pa.string())
 
 
-def _cells(values: pd.Series, column: Column, letter: str, rows: pa.Array, style: str) -> pa.Array:
-    """Each row's cell XML for one column (null for an empty cell, which is simply left out)."""
-    if column.kind == "text":
-        return pc.binary_join_element_wise(f'<c r="{letter}', rows, f'"{style} t="inlineStr"><is><t xml:space="preserve">',
-                                           _escape(_arrow_text(values)), "</t></is></c>", "")
+def _cells(values: pd.Series, column: Column, letter: str, rows: pa.Array, style: str,
+           strings: pa.Array | None) -> pa.Array:
+    """Each row's cell XML for one column (null for an empty cell, which is simply left out).
+
+    Text cells refer to the workbook's shared strings (``strings``: each row's number in the table), as
+    Excel itself writes them: a repeated store name or option costs a few bytes per cell instead of its text.
+    """
+    if strings is not None:
+        return pc.binary_join_element_wise(f'<c r="{letter}', rows, f'"{style} t="s"><v>',
+                                           pc.cast(strings, pa.string()), "</v></c>", "")
     return pc.binary_join_element_wise(f'<c r="{letter}', rows, f'"{style}><v>',
                                        _number_text(_serials(values, column.kind)), "</v></c>", "")
 
 
-def _rows_xml(frame: pd.DataFrame, columns: list[Column], styles: list[str], first_row: int) -> memoryview:
+def _rows_xml(frame: pd.DataFrame, columns: list[Column], styles: list[str], first_row: int,
+              strings: dict[int, pa.Array]) -> memoryview:
     """The ``<row>`` elements of a block of records, built column by column in Arrow's native kernels."""
     rows = pc.cast(pa.array(np.arange(first_row, first_row + len(frame))), pa.string())
-    cells = [_cells(frame[c.name], c, column_letter(i), rows, styles[i]) for i, c in enumerate(columns)]
+    cells = [_cells(frame[c.name], c, column_letter(i), rows, styles[i], strings.get(i))
+             for i, c in enumerate(columns)]
     lines = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "",
                                         null_handling="replace", null_replacement="")
-    # an Arrow string array keeps all its strings back to back in one buffer: that buffer is the XML
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
-    data = lines.buffers()[2]
+    return _buffer(lines)
+
+
+def _buffer(texts: pa.Array) -> memoryview:
+    """An Arrow string array keeps all its strings back to back in one buffer: that buffer, joined text."""
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)
+    data = texts.buffers()[2]
     if data is None:
         return memoryview(b"")
-    return memoryview(data)[offsets[lines.offset]:offsets[lines.offset + len(lines)]]
+    return memoryview(data)[offsets[texts.offset]:offsets[texts.offset + len(texts)]]
+
+
+@dataclass
+class _SharedText:
+    """One bulk text column in shared-string form: per row an index into ``numbers``, which gives the
+    string's number in the workbook's shared strings table."""
+
+    indices: pa.Array
+    numbers: pa.Array
+
+    def block(self, start: int, length: int) -> pa.Array:
+        return pc.take(self.numbers, self.indices.slice(start, length))
+
+
+def _shared_strings(bulks: list[_Bulk], first_number: int) -> tuple[dict[tuple[int, int], _SharedText], pa.Array]:
+    """Every distinct text of the bulk sheets' text columns, once, numbered after XlsxWriter's own strings.
+
+    Each column is dictionary-encoded once; the columns' dictionaries are encoded together so that a
+    text found in several columns (a store name, an option) is stored once.
+    """
+    encoded: dict[tuple[int, int], pa.DictionaryArray] = {}
+    for b in bulks:
+        for i, c in enumerate(b.columns):
+            if c.kind == "text":
+                encoded[(b.sheet_index, i)] = pc.dictionary_encode(_arrow_text(b.frame[c.name]))
+    if not encoded:
+        return {}, pa.array([], pa.string())
+    together = pc.dictionary_encode(pa.concat_arrays([e.dictionary for e in encoded.values()]))
+    numbers = pc.add(together.indices, pa.scalar(first_number, together.indices.type))
+    shared, offset = {}, 0
+    for key, e in encoded.items():
+        shared[key] = _SharedText(e.indices, numbers.slice(offset, len(e.dictionary)))
+        offset += len(e.dictionary)
+    return shared, together.dictionary
+
+
+def _add_shared_strings(xml: bytes, strings: pa.Array, references: int) -> bytes:
+    """XlsxWriter's shared strings table with the bulk sheets' strings appended (and its counts raised)."""
+    counts = _SST_COUNTS.search(xml)
+    if counts is None:
+        raise RuntimeError("xl/sharedStrings.xml: counts not found")
+    count, unique = int(counts.group(1)), int(counts.group(2))
+    head = xml[:counts.start()] + (f'count="{count + references}" uniqueCount="{unique + len(strings)}"'.encode()
+                                   + xml[counts.end():xml.rindex(b"</sst>")])
+    items = pc.binary_join_element_wise('<si><t xml:space="preserve">', _escape(strings), "</t></si>", "")
+    return head + bytes(_buffer(items)) + b"</sst>"
+
+
+def _fast_deflate(member: IO[bytes]) -> None:
+    """Compress a bulk member with ISA-L's deflate (same format, about 3× faster than zlib at level 1:
+    compression was the largest single cost of writing a month's records).
+
+    zipfile has no public way to choose the compressor; its writer keeps it in ``_compressor``, set in
+    the constructor and first used on the first write. Where that changes, zlib simply stays.
+    """
+    if isinstance(getattr(member, "_compressor", None), type(zlib.compressobj())):
+        member._compressor = isal_zlib.compressobj(1, zlib.DEFLATED, -zlib.MAX_WBITS)
 
 
 def _stretch_table(xml: bytes, tables: dict[bytes, _Bulk]) -> bytes:
@@ -214,36 +292,49 @@ class Book:
         try:
             with zipfile.ZipFile(self._tmp) as src, zipfile.ZipFile(filled, "w", zipfile.ZIP_DEFLATED,
                                                                       compresslevel=1) as dst:
+                names = set(src.namelist())
+                sst = src.read(_SHARED_STRINGS) if _SHARED_STRINGS in names else b""
+                counts = _SST_COUNTS.search(sst)
+                shared, strings = _shared_strings(self._bulk, int(counts.group(2)) if counts else 0)
+                if shared and not counts:  # the sample row's "-" always puts a table there
+                    raise RuntimeError(f"{_SHARED_STRINGS} missing")
                 for info in src.infolist():
                     data = src.read(info.filename)
                     if info.filename.startswith("xl/tables/"):
                         data = _stretch_table(data, tables)
+                    elif info.filename == _SHARED_STRINGS and shared:
+                        references = sum(len(t.indices) - t.indices.null_count for t in shared.values())
+                        data = _add_shared_strings(data, strings, references)
                     if info.filename not in bulk:
                         dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
                         continue
-                    self._write_bulk(dst, info.filename, data, bulk[info.filename])
+                    b = bulk[info.filename]
+                    mine = {i: t for (sheet, i), t in shared.items() if sheet == b.sheet_index}
+                    self._write_bulk(dst, info.filename, data, b, mine)
             filled.replace(self._tmp)
         finally:
             filled.unlink(missing_ok=True)
 
     @staticmethod
-    def _write_bulk(dst: zipfile.ZipFile, name: str, xml: bytes, b: _Bulk) -> None:
+    def _write_bulk(dst: zipfile.ZipFile, name: str, xml: bytes, b: _Bulk, shared: dict[int, _SharedText]) -> None:
         sample = _SAMPLE_ROW.search(xml)
         if sample is None:
             raise RuntimeError(f"{name}: XlsxWriter's sample row not found")
         styles = [f' s="{style.decode()}"' if style else "" for style in _CELL_STYLE.findall(sample.group(0))]
         head, tail = xml[:sample.start()], xml[sample.end():]
         head = _DIMENSION.sub(f'<dimension ref="A1:{b.last_cell}"/>'.encode(), head, count=1)
-        with dst.open(name, "w", force_zip64=True) as out, ThreadPoolExecutor(1) as helper:
+        with dst.open(name, "w", force_zip64=True) as out, ThreadPoolExecutor(BUILDERS) as builders:
+            _fast_deflate(out)
             out.write(head)
-            # the next block of rows is built while this one is compressed: Arrow's kernels and zlib both
-            # release the GIL, so the two run on two cores
-            pending = None
+            # blocks of rows are built ahead on helper threads while earlier ones are compressed and
+            # written: Arrow's kernels and the compressor release the GIL, so all cores take part
+            pending: deque = deque()
             for start in range(0, len(b.frame), CHUNK_ROWS):
-                block = helper.submit(_rows_xml, b.frame.iloc[start:start + CHUNK_ROWS], b.columns, styles, start + 2)
-                if pending is not None:
-                    out.write(pending.result())
-                pending = block
-            if pending is not None:
-                out.write(pending.result())
+                block = b.frame.iloc[start:start + CHUNK_ROWS]
+                strings = {i: t.block(start, len(block)) for i, t in shared.items()}
+                pending.append(builders.submit(_rows_xml, block, b.columns, styles, start + 2, strings))
+                if len(pending) > BUILDERS:
+                    out.write(pending.popleft().result())
+            while pending:
+                out.write(pending.popleft().result())
             out.write(tail)
