@@ -40,22 +40,12 @@ from .reader import (
 from .records import empty_records, key_complete, key_text
 from .validate import empty_findings, validate_sheet
 
+_SHEET_REJECTED = ["source_file", "source_sheet", "source_row", "key", "reason_zh", "reason_en"]
 REJECTED_COLUMNS = ["store_code", "store_name", "register", "register_name", "source_file", "source_sheet",
                     "source_row", "key", "reason_zh", "reason_en"]
 BATCH_FILES = 40  # workbooks read and validated together in one worker task (at most)
 BATCHES_PER_WORKER = 4  # several tasks per worker, so that no worker is left with the last big one
 _STORE_FOLDER = re.compile(r"^(?P<code>[0-9A-Za-z]+)[_\-\s]+(?P<name>.+)$")
-
-
-@dataclass
-class SheetResult:
-    """One register sheet of one file after validation: what is accepted and what is rejected, why."""
-
-    sheet: str
-    register: str
-    accepted: pd.DataFrame  # field keys, typed; index = Excel rows
-    rejected: pd.DataFrame  # source_row, key, reason_zh, reason_en
-    skipped: int  # blank and footer lines (not records)
 
 
 @dataclass
@@ -76,7 +66,7 @@ class FileEntry:
     message_zh: str = ""
     message_en: str = ""
     modified: float = 0.0
-    sheets: list[SheetResult] = field(default_factory=list)
+    sheets: list[SheetEntry] = field(default_factory=list)
     metadata_store: tuple[str | None, str | None] = (None, None)
 
     @property
@@ -88,6 +78,35 @@ class FileEntry:
                 "store_name": self.store_name or None, "registers": self.registers, "sha256": self.sha256 or None,
                 "rows_read": self.rows_read, "rows_accepted": self.rows_accepted,
                 "rows_rejected": self.rows_rejected, "message": self.message}
+
+
+@dataclass
+class SheetEntry:
+    """One register sheet of an input file, as the manifest and the overview count it."""
+
+    sheet: str
+    register: str
+    skipped: int  # blank and footer lines (not records)
+
+
+@dataclass
+class SheetsResult:
+    """Sheets of one register and layout, read and validated together in a worker (every store's copy of
+    a template): the accepted rows and the rejected rows with their reasons, each with its file, sheet
+    and Excel row. Kept together rather than per file: splitting them per file cost more than the checks."""
+
+    register: str
+    accepted: pd.DataFrame  # source_file, source_sheet, source_row, then the field keys (typed)
+    rejected: pd.DataFrame  # source_file, source_sheet, source_row, key, reason_zh, reason_en
+
+
+@dataclass
+class BatchResult:
+    """What a worker sends back for a batch of files."""
+
+    files: list[FileEntry]
+    sheets: list[SheetsResult]
+    findings: pd.DataFrame  # every finding, with its file
 
 
 @dataclass
@@ -136,21 +155,21 @@ def file_sha256(path: Path) -> str:
 
 
 def _row_reasons(errors: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
-    """One line per rejected row: its error messages joined (grouped and joined in Arrow, not per row)."""
-    frame = pd.DataFrame({"source_row": rows.astype("int64")})
-    if errors.empty:
-        return frame.assign(reason_zh="", reason_en="")
-    if errors["row"].is_unique:  # one error per row, the usual case: nothing to join
+    """Each rejected row's error messages joined (grouped and joined in Arrow, not per row).
+
+    ``errors`` has ``at`` (the row each error rejects, as in ``rows``), message_zh and message_en."""
+    frame = pd.DataFrame({"at": rows})
+    if errors["at"].is_unique:  # one error per row, the usual case: nothing to join
         joined = pd.DataFrame({"reason_zh": errors["message_zh"].to_numpy(), "reason_en": errors["message_en"].to_numpy()},
-                              index=errors["row"].to_numpy(dtype="int64"), dtype="string")
-        return frame.join(joined, on="source_row")
-    table = pa.table({"row": pa.array(errors["row"].to_numpy(dtype="int64")),
+                              index=errors["at"].to_numpy(), dtype="string")
+        return frame.join(joined, on="at")
+    table = pa.table({"at": pa.array(errors["at"].to_numpy()),
                       "zh": arrow_strings(errors["message_zh"]), "en": arrow_strings(errors["message_en"])})
-    grouped = table.group_by("row", use_threads=False).aggregate([("zh", "list"), ("en", "list")])
+    grouped = table.group_by("at", use_threads=False).aggregate([("zh", "list"), ("en", "list")])
     joined = pd.DataFrame({"reason_zh": pc.binary_join(grouped["zh_list"], "；").to_numpy(),
                            "reason_en": pc.binary_join(grouped["en_list"], "; ").to_numpy()},
-                          index=grouped["row"].to_numpy(), dtype="string")
-    return frame.join(joined, on="source_row")
+                          index=grouped["at"].to_numpy(), dtype="string")
+    return frame.join(joined, on="at")
 
 
 def _layout(scan: SheetScan) -> tuple:
@@ -202,7 +221,7 @@ def _sheet_findings(findings: pd.DataFrame, sheet: SheetRead, members: list[tupl
 
 
 def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | None = None,
-                reference_year: int | None = None) -> list[tuple[FileEntry, pd.DataFrame]]:
+                reference_year: int | None = None) -> BatchResult:
     """Read and validate a batch of workbooks; split each sheet's rows into accepted and rejected.
 
     Sheets of the same register and layout (every store's copy of a template) are parsed and validated
@@ -225,49 +244,63 @@ def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | 
             entry.metadata_store = (scan.metadata.store_code, scan.metadata.store_name)
         for sheet_scan in scan.sheets:
             groups.setdefault(_layout(sheet_scan), []).append((entry, sheet_scan))
-    findings_of: dict[str, list[pd.DataFrame]] = {}
-    parts: dict[tuple[str, str], SheetResult] = {}
+    results, finding_frames = [], []
     for members in groups.values():
         sheet, header_rows = _read_together(members, year)
         findings = _sheet_findings(validate_sheet(sheet), sheet, members, header_rows)
-        for display, frame in findings.groupby("file", sort=False):
-            findings_of.setdefault(str(display), []).append(frame)
-        errors = findings[findings["severity"] == "error"]
-        errors_of = dict(list(errors.groupby(["file", "sheet"], sort=False)))
-        origin_rows = sheet.origin["row"].to_numpy(dtype="int64")
-        positions = sheet.origin.groupby("part", sort=False).indices
-        skipped_per_part = Counter(p for p, _, _ in sheet.skipped)
-        for part, (entry, scan) in enumerate(members):
-            mine = positions.get(part, np.array([], dtype="int64"))
-            real = origin_rows[mine]
-            errs = errors_of.get((entry.display, scan.sheet), errors.iloc[:0])
-            on_row = errs["row"].isin(real)
-            row_errors, sheet_errors = errs[on_row], errs[~on_row]
-            if sheet_errors.empty:
-                bad = np.isin(real, row_errors["row"].to_numpy())
-            else:  # a sheet-level error (a required column missing) concerns every row
-                bad = np.ones(len(real), dtype=bool)
-                spread = sheet_errors.loc[sheet_errors.index.repeat(len(real))].copy()
-                spread["row"] = np.tile(real, len(sheet_errors))
-                row_errors = pd.concat([row_errors, spread], ignore_index=True)
-            data = sheet.data.iloc[mine].set_axis(pd.Index(real, name="row"))
-            rejected = _row_reasons(row_errors, real[bad])
-            rejected.insert(1, "key", key_text(data[bad], scan.register).to_numpy())
-            skipped = skipped_per_part[part]
-            parts[(entry.display, scan.sheet)] = SheetResult(scan.sheet, scan.register.id, data[~bad], rejected,
-                                                              skipped)
-    for entry, scan in scanned:
-        for sheet_scan in scan.sheets:
-            result = parts[(entry.display, sheet_scan.sheet)]
-            entry.sheets.append(result)
-            entry.rows_accepted += len(result.accepted)
-            entry.rows_rejected += len(result.rejected)
-            entry.rows_read += len(result.accepted) + len(result.rejected)
-            entry.rows_skipped += result.skipped
-            if result.register not in entry.registers:
-                entry.registers.append(result.register)
-    return [(entry, pd.concat(findings_of[entry.display], ignore_index=True) if entry.display in findings_of
-             else empty_findings()) for entry in entries]
+        finding_frames.append(findings)
+        result = _split_rejected(sheet, findings, members)
+        results.append(result)
+        _count_rows(result, sheet, members)
+    for entry, scan in scanned:  # the manifest lists a file's registers in its sheets' order
+        order = {s.sheet: i for i, s in enumerate(scan.sheets)}
+        entry.sheets.sort(key=lambda s: order[s.sheet])
+        entry.registers = list(dict.fromkeys(s.register for s in entry.sheets))
+    findings = pd.concat(finding_frames, ignore_index=True) if finding_frames else empty_findings()
+    return BatchResult(entries, results, findings)
+
+
+def _split_rejected(sheet: SheetRead, findings: pd.DataFrame, members: list[tuple[FileEntry, SheetScan]]
+                    ) -> SheetsResult:
+    """Rows with an error are rejected, with their messages; a sheet-level error (a required column
+    missing) rejects every row of that sheet. Rows are told apart by (member sheet, Excel row)."""
+    origin = sheet.origin
+    part_of = {(entry.display, scan.sheet): part for part, (entry, scan) in enumerate(members)}
+    at = origin["part"].to_numpy(dtype="int64") << 32 | origin["row"].to_numpy(dtype="int64")
+    errors = findings[findings["severity"] == "error"]
+    error_part = np.array([part_of[key] for key in zip(errors["file"], errors["sheet"], strict=True)], dtype="int64")
+    error_at = error_part << 32 | errors["row"].to_numpy(dtype="int64")
+    on_row = np.isin(error_at, at)
+    reasons = errors[on_row].assign(at=error_at[on_row])
+    sheet_wide = errors[~on_row].assign(part=error_part[~on_row])
+    if not sheet_wide.empty:  # every row of that sheet gets the sheet's error
+        spread = sheet_wide.merge(pd.DataFrame({"part": origin["part"].to_numpy(dtype="int64"), "at": at}), on="part")
+        reasons = pd.concat([reasons, spread], ignore_index=True)
+    bad = np.isin(at, reasons["at"].to_numpy())
+    register = members[0][1].register
+    data = sheet.data
+    source = pd.DataFrame({"source_file": origin["file"].to_numpy(), "source_sheet": origin["sheet"].to_numpy(),
+                           "source_row": origin["row"].to_numpy(dtype="int64")}, index=data.index)
+    accepted = pd.concat([source[~bad], data[~bad]], axis=1).reset_index(drop=True)
+    rejected = source[bad].reset_index(drop=True)
+    rejected["key"] = key_text(data[bad], register).to_numpy()
+    why = _row_reasons(reasons, at[bad])
+    rejected["reason_zh"], rejected["reason_en"] = why["reason_zh"].to_numpy(), why["reason_en"].to_numpy()
+    return SheetsResult(register.id, accepted, rejected)
+
+
+def _count_rows(result: SheetsResult, sheet: SheetRead, members: list[tuple[FileEntry, SheetScan]]) -> None:
+    """Each member file's manifest line: rows accepted, rejected and skipped on this sheet."""
+    accepted = Counter(zip(result.accepted["source_file"], result.accepted["source_sheet"], strict=True))
+    rejected = Counter(zip(result.rejected["source_file"], result.rejected["source_sheet"], strict=True))
+    skipped = Counter(part for part, _, _ in sheet.skipped)
+    for part, (entry, scan) in enumerate(members):
+        mine = (entry.display, scan.sheet)
+        entry.sheets.append(SheetEntry(scan.sheet, result.register, skipped[part]))
+        entry.rows_accepted += accepted[mine]
+        entry.rows_rejected += rejected[mine]
+        entry.rows_read += accepted[mine] + rejected[mine]
+        entry.rows_skipped += skipped[part]
 
 
 # --- putting the files together ------------------------------------------------------------------------
@@ -329,37 +362,29 @@ def _mark_duplicates(entries: list[FileEntry]) -> None:
             entry.rows_read = 0
 
 
-def _unusable_rejections(entry: FileEntry) -> None:
-    """A file whose store cannot be told has its rows rejected as a whole, each with the reason."""
-    for sheet in entry.sheets:
-        reasons = pd.DataFrame({"source_row": sheet.accepted.index.astype("int64"), "key": "",
-                                "reason_zh": entry.message_zh, "reason_en": entry.message_en})
-        sheet.rejected = pd.concat([sheet.rejected, reasons], ignore_index=True)
-        sheet.accepted = sheet.accepted.iloc[0:0]
+def _register_rows(batches: list[BatchResult], register: Register) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every accepted and every rejected row of one register, from all batches (one concat each)."""
+    parts = [r for b in batches for r in b.sheets if r.register == register.id]
+    columns = ["source_file", "source_sheet", "source_row", *register.field_keys]
+    accepted = [r.accepted if list(r.accepted.columns) == columns else r.accepted[columns] for r in parts]
+    rejected = [r.rejected for r in parts]
+    return (pd.concat(accepted, ignore_index=True) if accepted else empty_records(register)[columns],
+            pd.concat(rejected, ignore_index=True) if rejected else _empty_rejected()[_SHEET_REJECTED])
 
 
-def _records_of(entries: list[FileEntry], register: Register) -> pd.DataFrame:
-    """The accepted rows of every sheet of ``register``, with the source columns first (one concat)."""
-    parts = [(entry, sheet) for entry in entries for sheet in entry.sheets
-             if sheet.register == register.id and not sheet.accepted.empty]
-    if not parts:
-        return empty_records(register)
-    keys = register.field_keys
-    data = pd.concat([sheet.accepted if list(sheet.accepted.columns) == keys else sheet.accepted[keys]
-                      for _, sheet in parts])
-    lengths = [len(sheet.accepted) for _, sheet in parts]
+def _with_store(frame: pd.DataFrame, by_display: dict[str, FileEntry]) -> pd.DataFrame:
+    """The store code and name of each row's file in front, as the consolidated frames carry them."""
+    files = frame["source_file"].astype("string")
+    codes = {d: e.store_code for d, e in by_display.items()}
+    names = {d: e.store_name for d, e in by_display.items()}
+    stores = pd.DataFrame({"store_code": files.map(codes).astype("string"),
+                           "store_name": files.map(names).astype("string")}, index=frame.index)
+    frame = frame.assign(source_file=files, source_sheet=frame["source_sheet"].astype("string"))
+    return pd.concat([stores, frame], axis=1)
 
-    def repeated(values: list) -> pd.Series:
-        return pd.Series(np.repeat(np.array(values, dtype=object), lengths), dtype="string")
 
-    source = pd.DataFrame({
-        "store_code": repeated([e.store_code for e, _ in parts]),
-        "store_name": repeated([e.store_name for e, _ in parts]),
-        "source_file": repeated([e.display for e, _ in parts]),
-        "source_sheet": repeated([s.sheet for _, s in parts]),
-        "source_row": data.index.to_numpy(dtype="int64"),
-    })
-    return pd.concat([source, data.reset_index(drop=True)], axis=1)
+def _empty_rejected() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "source_row" else "string") for c in REJECTED_COLUMNS})
 
 
 def _replace_older(records: pd.DataFrame, register: Register, order: dict[str, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -402,7 +427,8 @@ def consolidate(
     config = config or Config()
     paths = find_input_files(root)
     displays = [_relative(p, root) for p in paths]
-    results: list[tuple[FileEntry, pd.DataFrame]] = []
+    batches_done: list[BatchResult] = []
+    done = 0
     items = list(zip(paths, displays, strict=True))
     workers = min(jobs or os.cpu_count() or 1, len(paths))
     size = max(1, min(BATCH_FILES, -(-len(items) // (max(workers, 1) * BATCHES_PER_WORKER))))
@@ -410,29 +436,42 @@ def consolidate(
     if workers > 1 and len(batches) > 1:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
                                  initargs=(registers, reference_year)) as pool:
-            for batch_results in pool.map(check_files, batches):
-                results.extend(batch_results)
+            for batch_result in pool.map(check_files, batches):
+                batches_done.append(batch_result)
+                done += len(batch_result.files)
                 if progress:
-                    progress(len(results), len(paths))
+                    progress(done, len(paths))
     else:
         for batch in batches:
-            results.extend(check_files(batch, registers, reference_year))
+            batches_done.append(check_files(batch, registers, reference_year))
+            done += len(batches_done[-1].files)
             if progress:
-                progress(len(results), len(paths))
-    entries = [entry for entry, _ in results]
+                progress(done, len(paths))
+    entries = [entry for b in batches_done for entry in b.files]
     _mark_duplicates(entries)
     for entry in entries:
         if entry.status == "ok":
             _resolve_store(entry, root, config)
-            if entry.status == "unusable":
-                _unusable_rejections(entry)
+    by_display = {e.display: e for e in entries}
+    status = {e.display: e.status for e in entries}
     usable = [e for e in entries if e.status == "ok" or (e.status == "unusable" and e.sheets)]
     order = {e.display: i for i, e in enumerate(sorted(usable, key=lambda e: (e.modified, e.display)))}
     records: dict[str, pd.DataFrame] = {}
     rejected_frames: list[pd.DataFrame] = []
-    by_display = {e.display: e for e in entries}
     for reg_id, register in registers.items():
-        merged, replaced = _replace_older(_records_of([e for e in entries if e.status == "ok"], register),
+        accepted, rejected = _register_rows(batches_done, register)
+        of_file = accepted["source_file"].map(status)
+        unusable = accepted[of_file == "unusable"]
+        if not unusable.empty:  # a file whose store cannot be told: its rows are rejected, each with the reason
+            unusable = unusable[_SHEET_REJECTED[:3]].assign(key=key_text(unusable, register).to_numpy())
+            unusable["reason_zh"] = unusable["source_file"].map({d: e.message_zh for d, e in by_display.items()})
+            unusable["reason_en"] = unusable["source_file"].map({d: e.message_en for d, e in by_display.items()})
+            rejected = pd.concat([rejected, unusable], ignore_index=True)
+        rejected = rejected[rejected["source_file"].map(status).isin(["ok", "unusable"])]
+        if not rejected.empty:
+            rejected_frames.append(_with_store(rejected, by_display).assign(register=reg_id,
+                                                                            register_name=register.name_zh))
+        merged, replaced = _replace_older(_with_store(accepted[(of_file == "ok").to_numpy()], by_display),
                                           register, order)
         records[reg_id] = merged
         if not replaced.empty:
@@ -449,26 +488,18 @@ def consolidate(
                 "reason_en": "same record key as the newer file " + replaced["source_file_winner"] + " row " +
                              replaced["source_row_winner"].astype(str) + "; replaced by it",
             }))
-    for entry in usable:
-        for sheet in entry.sheets:
-            if sheet.rejected.empty:
-                continue
-            register = registers[sheet.register]
-            rejected_frames.append(sheet.rejected.assign(
-                store_code=entry.store_code, store_name=entry.store_name, register=sheet.register,
-                register_name=register.name_zh, source_file=entry.display, source_sheet=sheet.sheet))
     rejected = (pd.concat(rejected_frames, ignore_index=True)[REJECTED_COLUMNS] if rejected_frames
-                else pd.DataFrame({c: pd.Series(dtype="int64" if c == "source_row" else "string")
-                                   for c in REJECTED_COLUMNS}))
+                else _empty_rejected())
     rejected = rejected.sort_values(["store_code", "source_file", "source_sheet", "source_row"],
                                     kind="stable").reset_index(drop=True)
-    finding_frames = []
-    for entry, findings in results:
-        if findings.empty or entry.status == "duplicate":
-            continue
-        finding_frames.append(findings.assign(store_code=entry.store_code, store_name=entry.store_name))
-    findings = (pd.concat(finding_frames, ignore_index=True) if finding_frames
-                else empty_findings().assign(store_code="", store_name=""))
+    findings = (pd.concat([b.findings for b in batches_done], ignore_index=True) if batches_done
+                else empty_findings())
+    findings = findings[findings["file"].map(status) != "duplicate"]
+    files = findings["file"].astype("string")
+    findings = findings.assign(store_code=files.map({d: e.store_code for d, e in by_display.items()}),
+                               store_name=files.map({d: e.store_name for d, e in by_display.items()}))
+    findings = findings.iloc[np.argsort(files.map({d: i for i, d in enumerate(by_display)}).to_numpy(), kind="stable")]
+    findings = findings.reset_index(drop=True)
     records = {reg_id: frame.sort_values(["store_code", "source_file", "source_sheet", "source_row"],
                                          kind="stable", ignore_index=True) for reg_id, frame in records.items()}
     return Consolidation(root, registers, entries, records, rejected, findings)
