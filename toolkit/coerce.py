@@ -104,24 +104,43 @@ def as_text(raw: pd.Series) -> pd.Series:
     if pd.api.types.is_string_dtype(raw.dtype) and not pd.api.types.is_object_dtype(raw.dtype):
         return raw.fillna("").str.strip()
     values = raw.to_numpy(dtype=object)
-    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-        # typed text stays as typed: only Excel's numbers and dates are reshaped
-        return pd.Series(values, index=raw.index, dtype="str").fillna("").str.strip()
-    # Excel's numbers and dates repeat a lot (a month has 31 days): each distinct value is written once.
-    # Booleans become text first, as True would otherwise be taken for the same value as 1.
-    bools = np.fromiter((type(v) is bool for v in values), dtype=bool, count=len(values))
+    try:  # typed text stays as typed: only Excel's numbers and dates are reshaped
+        text = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # some cells hold numbers, dates or booleans
+        return pd.Series(_typed_as_text(values), index=raw.index, dtype="str")
+    return pd.Series(pc.utf8_trim_whitespace(pc.fill_null(text, "")), index=raw.index, dtype="str")
+
+
+def _typed_as_text(values: np.ndarray) -> pa.Array:
+    """Text for a column that holds Excel numbers, dates or booleans among its text.
+
+    Typed text goes to Arrow as it is. Excel's numbers and dates repeat a lot (a month has 31 days):
+    each distinct value is written once. Booleans become text first, as True would otherwise be taken
+    for the same value as 1.
+    """
+    kind = np.fromiter((_KIND.get(type(v), 3) for v in values), dtype=np.int8, count=len(values))
+    is_text = kind == 0
+    text = pc.utf8_trim_whitespace(pa.array(values[is_text], type=pa.string()))
+    typed = values[kind >= 2]
+    bools = kind[kind >= 2] == 2
     if bools.any():
-        values = values.copy()
-        values[bools] = ["TRUE" if v else "FALSE" for v in values[bools]]
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        typed = typed.copy()
+        typed[bools] = ["TRUE" if v else "FALSE" for v in typed[bools]]
+    codes, uniques = pd.factorize(typed, use_na_sentinel=True)
     shown = pd.Series(uniques, dtype="str").str.strip()
-    typed = ~np.fromiter((isinstance(v, str) for v in uniques), dtype=bool, count=len(uniques))
     for shape, keep in ((_WHOLE_NUMBER_RE, -2), (_MIDNIGHT_RE, 10)):
-        hit = shown.str.fullmatch(shape).to_numpy(dtype=bool, na_value=False) & typed
+        hit = shown.str.fullmatch(shape).to_numpy(dtype=bool, na_value=False)
         if hit.any():
             shown[hit] = shown[hit].str.slice(0, keep)
-    shown = pd.concat([shown, pd.Series([""], dtype="str")], ignore_index=True)  # code -1 (empty) takes the ''
-    return pd.Series(shown.to_numpy()[codes], index=raw.index, dtype="str")
+    # one array of every text to show (typed text, the distinct typed values, then ''), and each cell's place in it
+    empty = len(text) + len(uniques)
+    place = np.full(len(values), empty, dtype=np.int64)
+    place[is_text] = np.arange(len(text))
+    place[kind >= 2] = np.where(codes < 0, empty, len(text) + codes)
+    return pc.take(pa.concat_arrays([text, arrow_strings(shown), pa.array([""])]), pa.array(place))
+
+
+_KIND = {str: 0, type(None): 1, bool: 2}  # anything else (numbers, dates, times) is 3: Excel's typed values
 
 
 def _present(text: pd.Series) -> pd.Series:

@@ -249,9 +249,9 @@ def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | 
         sheet, header_rows = _read_together(members, year)
         findings = _sheet_findings(validate_sheet(sheet), sheet, members, header_rows)
         finding_frames.append(findings)
-        result = _split_rejected(sheet, findings, members)
+        result, bad = _split_rejected(sheet, findings, members)
         results.append(result)
-        _count_rows(result, sheet, members)
+        _count_rows(result.register, sheet, bad, members)
     for entry, scan in scanned:  # the manifest lists a file's registers in its sheets' order
         order = {s.sheet: i for i, s in enumerate(scan.sheets)}
         entry.sheets.sort(key=lambda s: order[s.sheet])
@@ -261,7 +261,7 @@ def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | 
 
 
 def _split_rejected(sheet: SheetRead, findings: pd.DataFrame, members: list[tuple[FileEntry, SheetScan]]
-                    ) -> SheetsResult:
+                    ) -> tuple[SheetsResult, np.ndarray]:
     """Rows with an error are rejected, with their messages; a sheet-level error (a required column
     missing) rejects every row of that sheet. Rows are told apart by (member sheet, Excel row)."""
     origin = sheet.origin
@@ -286,20 +286,21 @@ def _split_rejected(sheet: SheetRead, findings: pd.DataFrame, members: list[tupl
     rejected["key"] = key_text(data[bad], register).to_numpy()
     why = _row_reasons(reasons, at[bad])
     rejected["reason_zh"], rejected["reason_en"] = why["reason_zh"].to_numpy(), why["reason_en"].to_numpy()
-    return SheetsResult(register.id, accepted, rejected)
+    return SheetsResult(register.id, accepted, rejected), bad
 
 
-def _count_rows(result: SheetsResult, sheet: SheetRead, members: list[tuple[FileEntry, SheetScan]]) -> None:
+def _count_rows(register: str, sheet: SheetRead, bad: np.ndarray, members: list[tuple[FileEntry, SheetScan]]
+                ) -> None:
     """Each member file's manifest line: rows accepted, rejected and skipped on this sheet."""
-    accepted = Counter(zip(result.accepted["source_file"], result.accepted["source_sheet"], strict=True))
-    rejected = Counter(zip(result.rejected["source_file"], result.rejected["source_sheet"], strict=True))
+    parts = sheet.origin["part"].to_numpy(dtype="int64")
+    accepted = np.bincount(parts[~bad], minlength=len(members))
+    rejected = np.bincount(parts[bad], minlength=len(members))
     skipped = Counter(part for part, _, _ in sheet.skipped)
     for part, (entry, scan) in enumerate(members):
-        mine = (entry.display, scan.sheet)
-        entry.sheets.append(SheetEntry(scan.sheet, result.register, skipped[part]))
-        entry.rows_accepted += accepted[mine]
-        entry.rows_rejected += rejected[mine]
-        entry.rows_read += accepted[mine] + rejected[mine]
+        entry.sheets.append(SheetEntry(scan.sheet, register, skipped[part]))
+        entry.rows_accepted += int(accepted[part])
+        entry.rows_rejected += int(rejected[part])
+        entry.rows_read += int(accepted[part] + rejected[part])
         entry.rows_skipped += skipped[part]
 
 
