@@ -303,7 +303,7 @@ def parse_phone(text: pd.Series, f: Field) -> Parsed:
         values[lost_zero] = _canonical_phones("0" + core[lost_zero])
     bad = present & values.isna()
     guessed = lost_zero & values.notna()
-    return Parsed(values.astype(object).where(values.notna(), None), bad, guessed)
+    return Parsed(values.astype("str"), bad, guessed)
 
 
 def parse_email(text: pd.Series, f: Field) -> Parsed:
@@ -351,7 +351,7 @@ def parse_choice(text: pd.Series, f: Field) -> Parsed:
     present = _present(text)
     lookup = choice_lookup(f)
     values = _map_unique(text, lambda v: lookup.get(normalize_text(v).casefold().replace(" ", "")) if v else None)
-    values = values.astype(object).where(values.notna(), None)
+    values = values.astype("str")
     return Parsed(values, present & values.isna(), pd.Series(False, index=text.index))
 
 
@@ -378,4 +378,6 @@ def show_values(values: pd.Series, f: Field | None = None) -> pd.Series:
         minutes = values.astype("Float64")
         return ((minutes // 60).astype("Int64").astype(str).str.zfill(2) + ":" +
                 (minutes % 60).astype("Int64").astype(str).str.zfill(2)).fillna("")
+    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype):
+        return values.astype("str").fillna("")
     return values.astype(object).where(values.notna(), "").astype(str)

@@ -86,7 +86,7 @@ def overview_rows(result: Consolidation, lists: OverdueLists, month: pd.Period |
     rows: list[OverviewRow] = []
     for reg_id, register in result.registers.items():
         records = result.records[reg_id]
-        present_stores = set(records["store_code"].dropna()) | {s for r, s in rejected.index if r == reg_id}
+        present_stores = set(records["store_code"].dropna().unique()) | {s for r, s in rejected.index if r == reg_id}
         if not present_stores:
             continue
         per_store = register_figures(records, register, month, records["store_code"].astype("string"))

@@ -306,7 +306,9 @@ class Book:
                         references = sum(len(t.indices) - t.indices.null_count for t in shared.values())
                         data = _add_shared_strings(data, strings, references)
                     if info.filename not in bulk:
-                        dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+                        with dst.open(info, "w", force_zip64=len(data) > zipfile.ZIP64_LIMIT) as out:
+                            _fast_deflate(out)
+                            out.write(data)
                         continue
                     b = bulk[info.filename]
                     mine = {i: t for (sheet, i), t in shared.items() if sheet == b.sheet_index}
