@@ -193,3 +193,13 @@ def test_excel_numbers_and_dates_become_plain_text_but_typed_text_stays_as_typed
     assert list(sheet.text["complaint_no"]) == ["2611001", "2611002", "2611003"]
     assert list(sheet.text["received_date"]) == ["2026-11-05", "2026-11-05", "2026-11-05 09:30:00"]
     assert list(sheet.text["subject"]) == ["12.0", "TRUE", "2026-11-05 00:00:00"]
+
+
+def test_an_excel_time_with_a_fraction_of_a_second_is_read_to_the_second_as_excel_shows_it(tmp_path, registers):
+    # =NOW() or a computed time keeps milliseconds that nobody sees in the cell
+    rows = [COMPLAINT_HEADER,
+            complaint(no="2611001", received=dt.datetime(2026, 11, 5, 9, 30, 0, 364000)),
+            complaint(no="2611002", received=dt.datetime(2026, 11, 5, 23, 59, 59, 700000))]
+    path = write_workbook(tmp_path / "a.xlsx", {"Sheet1": rows})
+    (sheet,) = read_workbook(path, registers).sheets
+    assert list(sheet.text["received_date"]) == ["2026-11-05 09:30:00", "2026-11-06"]

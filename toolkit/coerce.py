@@ -127,7 +127,7 @@ def _typed_as_text(values: np.ndarray) -> pa.Array:
         typed = typed.copy()
         typed[bools] = ["TRUE" if v else "FALSE" for v in typed[bools]]
     codes, uniques = pd.factorize(typed, use_na_sentinel=True)
-    shown = pd.Series(uniques, dtype="str").str.strip()
+    shown = _typed_text(uniques)
     for shape, keep in ((_WHOLE_NUMBER_RE, -2), (_MIDNIGHT_RE, 10)):
         hit = shown.str.fullmatch(shape).to_numpy(dtype=bool, na_value=False)
         if hit.any():
@@ -138,6 +138,18 @@ def _typed_as_text(values: np.ndarray) -> pa.Array:
     place[is_text] = np.arange(len(text))
     place[kind >= 2] = np.where(codes < 0, empty, len(text) + codes)
     return pc.take(pa.concat_arrays([text, arrow_strings(shown), pa.array([""])]), pa.array(place))
+
+
+def _typed_text(values: np.ndarray) -> pd.Series:
+    """Distinct typed values as text. Dates and date-times are written by pandas in one pass (str() of
+    each costs 1.7 µs) and to the second, as Excel shows them; numbers and the rest by Python's str()."""
+    shown = pd.Series(values, dtype=object)
+    moments = np.flatnonzero(np.fromiter((isinstance(v, date) for v in values), dtype=bool, count=len(values)))
+    if len(moments):
+        stamps = pd.to_datetime(shown.iloc[moments], errors="coerce").dt.round("s")
+        known = stamps.notna().to_numpy()
+        shown.iloc[moments[known]] = stamps[known].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy()
+    return shown.astype("str").str.strip()
 
 
 _KIND = {str: 0, type(None): 1, bool: 2}  # anything else (numbers, dates, times) is 3: Excel's typed values
