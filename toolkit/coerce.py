@@ -381,11 +381,19 @@ def parse_text_column(text: pd.Series, f: Field, reference_year: int | None = No
     return parser(text, f)
 
 
+def moment_text(values: pd.Series, with_time: bool = False) -> pd.Series:
+    """'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM' ('' where missing), cut from pandas' own ISO text: ``strftime``
+    with a format formats each value in Python, 3× slower on a month's long overdue lists."""
+    text = values.astype("str")
+    if with_time:  # a column of midnights is written as dates only
+        text = text.where(text.str.len() != 10, text + " 00:00")
+    return text.str.slice(0, 16 if with_time else 10).fillna("")
+
+
 def show_values(values: pd.Series, f: Field | None = None) -> pd.Series:
     """Typed values as staff would write them: for messages, record keys and overdue lists."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        fmt = "%Y-%m-%d %H:%M" if f is not None and f.type == "datetime" else "%Y-%m-%d"
-        return values.dt.strftime(fmt).fillna("")
+        return moment_text(values, with_time=f is not None and f.type == "datetime")
     if f is not None and f.type == "time":
         minutes = values.astype("Float64")
         return ((minutes // 60).astype("Int64").astype(str).str.zfill(2) + ":" +

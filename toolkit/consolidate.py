@@ -45,9 +45,11 @@ REJECTED_COLUMNS = ["store_code", "store_name", "register", "register_name", "so
                     "source_row", "key", "reason_zh", "reason_en"]
 # Workbooks are read and validated in batches, one batch per worker task: the larger the batch, the fewer
 # (and larger) pandas operations per row (40 files of 500 rows cost 32 ms each, 240 cost 19 ms). A batch is
-# capped by the bytes of its files, a proxy for its rows, so that a worker holds at most ~500 MB.
+# capped by the bytes of its files, a proxy for its rows, so that a worker holds at most ~500 MB. Batches
+# shrink towards the end of the run (each takes a share of what is left), so that no worker sits idle
+# while another finishes a big last batch.
 BATCH_BYTES = 10_000_000
-BATCHES_PER_WORKER = 3  # several tasks per worker, so that no worker is left with the last big one
+SMALLEST_BATCH_BYTES = 1_000_000
 _STORE_FOLDER = re.compile(r"^(?P<code>[0-9A-Za-z]+)[_\-\s]+(?P<name>.+)$")
 
 
@@ -429,17 +431,20 @@ def _file_size(path: Path) -> int:
 
 
 def _batches(items: list[tuple[Path, str]], workers: int) -> list[list[tuple[Path, str]]]:
-    """Consecutive files in batches of about equal bytes: a few per worker, none above BATCH_BYTES."""
+    """Consecutive files in batches, each about a 1/(2 × workers) share of the bytes still to come, between
+    SMALLEST_BATCH_BYTES and BATCH_BYTES."""
     sizes = [_file_size(path) for path, _ in items]
-    target = max(1, min(BATCH_BYTES, sum(sizes) // (workers * BATCHES_PER_WORKER)))
+    left = sum(sizes)
     batches: list[list[tuple[Path, str]]] = []
-    used = 0
+    used = target = 0
     for item, size in zip(items, sizes, strict=True):
         if not batches or (used and used + size > target):
             batches.append([])
             used = 0
+            target = max(SMALLEST_BATCH_BYTES, min(BATCH_BYTES, left // (2 * workers)))
         batches[-1].append(item)
         used += size
+        left -= size
     return batches
 
 

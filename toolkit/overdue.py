@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .coerce import show_values
+from .coerce import moment_text, show_values
 from .conditions import condition_mask, first_present
 from .definitions import Deadline, Duration, Register
 from .records import key_text
@@ -157,7 +157,7 @@ def _deadline_items(records: pd.DataFrame, register: Register, deadline: Deadlin
     soon = applies & ~overdue & (due_day <= today + pd.Timedelta(days=soon_days)).fillna(False)
     listed = (overdue | soon).to_numpy(dtype=bool)  # due dates are written out for the listed records only
     due_listed = due[listed]
-    shown_due = due_listed.dt.strftime("%Y-%m-%d %H:%M").where(hourly[listed], due_listed.dt.strftime("%Y-%m-%d"))
+    shown_due = moment_text(due_listed, with_time=True).where(hourly[listed], moment_text(due_listed))
     days = (today - due_day[listed]).dt.days.astype("Int64")
     late_items, soon_items = (
         _frame(records, register, deadline, mask, ITEM_COLUMNS, due=shown_due, days_overdue=days)
@@ -184,7 +184,7 @@ def _anniversaries(records: pd.DataFrame, register: Register, deadline: Deadline
     limit = deadline.limit or Duration(7, "days")
     mask = known & (days_until <= limit.amount).reindex(dates.index, fill_value=False)
     return _frame(records, register, deadline, mask, CARE_COLUMNS,
-                  date=upcoming.dt.strftime("%Y-%m-%d"), days_until=days_until.astype("Int64"))
+                  date=moment_text(upcoming), days_until=days_until.astype("Int64"))
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:

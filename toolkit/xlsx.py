@@ -19,7 +19,7 @@ import re
 import zipfile
 import zlib
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -72,6 +72,7 @@ class _Bulk:
     frame: pd.DataFrame
     columns: list[Column]
     table: str
+    encoded: dict[int, Future]  # text columns' dictionary encoding (see _encode_text), started early
 
     @property
     def last_cell(self) -> str:
@@ -156,17 +157,18 @@ class _SharedText:
         return pc.take(self.numbers, self.indices.slice(start, length))
 
 
+def _encode_text(values: pd.Series) -> pa.DictionaryArray:
+    """A text column's distinct strings and each row's number among them (null for an empty cell)."""
+    return pc.dictionary_encode(_arrow_text(values))
+
+
 def _shared_strings(bulks: list[_Bulk], first_number: int) -> tuple[dict[tuple[int, int], _SharedText], pa.Array]:
     """Every distinct text of the bulk sheets' text columns, once, numbered after XlsxWriter's own strings.
 
     Each column is dictionary-encoded once; the columns' dictionaries are encoded together so that a
     text found in several columns (a store name, an option) is stored once.
     """
-    encoded: dict[tuple[int, int], pa.DictionaryArray] = {}
-    for b in bulks:
-        for i, c in enumerate(b.columns):
-            if c.kind == "text":
-                encoded[(b.sheet_index, i)] = pc.dictionary_encode(_arrow_text(b.frame[c.name]))
+    encoded = {(b.sheet_index, i): future.result() for b in bulks for i, future in b.encoded.items()}
     if not encoded:
         return {}, pa.array([], pa.string())
     together = pc.dictionary_encode(pa.concat_arrays([e.dictionary for e in encoded.values()]))
@@ -223,6 +225,9 @@ class Book:
         self._bulk: list[_Bulk] = []
         self._formats: dict[tuple, object] = {}
         self._sheet_count = 0
+        # bulk text columns are dictionary-encoded on a helper thread (Arrow's kernels release the GIL)
+        # while the rest of the workbook is laid out
+        self._encoder = ThreadPoolExecutor(1)
 
     def format(self, **props) -> object:
         """One shared Format per set of properties (XlsxWriter keeps every Format it is given)."""
@@ -269,7 +274,9 @@ class Book:
             ws.set_footer("&C&P / &N")
             if title:
                 ws.set_header(f"&C{title}")
-            self._bulk.append(_Bulk(self._sheet_count, chunk, columns, table))
+            encoded = {i: self._encoder.submit(_encode_text, chunk[c.name])
+                       for i, c in enumerate(columns) if c.kind == "text"}
+            self._bulk.append(_Bulk(self._sheet_count, chunk, columns, table, encoded))
             names.append(sheet_name)
         return names
 
@@ -282,6 +289,8 @@ class Book:
         except BaseException as e:
             self._atomic.__exit__(type(e), e, e.__traceback__)
             raise
+        finally:
+            self._encoder.shutdown(cancel_futures=True)
         self._atomic.__exit__(None, None, None)
         return self.path
 
