@@ -54,6 +54,14 @@ _STORE_FOLDER = re.compile(r"^(?P<code>[0-9A-Za-z]+)[_\-\s]+(?P<name>.+)$")
 
 
 @dataclass
+class SheetEntry:
+    """One register sheet of an input file, as the manifest and the overview name it."""
+
+    sheet: str
+    register: str
+
+
+@dataclass
 class FileEntry:
     """One input file and what became of it: the manifest line."""
 
@@ -83,15 +91,6 @@ class FileEntry:
                 "store_name": self.store_name or None, "registers": self.registers, "sha256": self.sha256 or None,
                 "rows_read": self.rows_read, "rows_accepted": self.rows_accepted,
                 "rows_rejected": self.rows_rejected, "message": self.message}
-
-
-@dataclass
-class SheetEntry:
-    """One register sheet of an input file, as the manifest and the overview count it."""
-
-    sheet: str
-    register: str
-    skipped: int  # blank and footer lines (not records)
 
 
 @dataclass
@@ -302,7 +301,7 @@ def _count_rows(register: str, sheet: SheetRead, bad: np.ndarray, members: list[
     rejected = np.bincount(parts[bad], minlength=len(members))
     skipped = Counter(part for part, _, _ in sheet.skipped)
     for part, (entry, scan) in enumerate(members):
-        entry.sheets.append(SheetEntry(scan.sheet, register, skipped[part]))
+        entry.sheets.append(SheetEntry(scan.sheet, register))
         entry.rows_accepted += int(accepted[part])
         entry.rows_rejected += int(rejected[part])
         entry.rows_read += int(accepted[part] + rejected[part])
