@@ -1,0 +1,61 @@
+"""The buttons' VBA project, built without Excel: compression, compound file and project streams."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from oletools.olevba import decompress_stream
+
+from toolkit.vba.compression import CHUNK_SIZE, compress
+
+NORMAL_TEXT = b"#aaabcdefaaaaghijaaaaaklaaamnopqaaaaaaaaaaaarstuvwxyzaaa"
+# [MS-OVBA] 3.2.2 prints these bytes; its own procedure (2.4.1.3) yields the second form, which differs
+# only in how the copy tokens are packed: both expand to the same text
+NORMAL_AS_PRINTED = ("01 2F B0 00 23 61 61 61 62 63 64 65 82 66 00 70 61 67 68 69 6A 01 38 08 61 6B 6C 00 30 6D 6E 6F "
+                     "70 06 71 02 70 04 10 72 73 74 75 76 10 77 78 79 7A 00 3C")
+NORMAL_BY_PROCEDURE = ("01 2F B0 00 23 61 61 61 62 63 64 65 82 66 00 70 61 67 68 69 6A 01 38 08 61 6B 6C 00 20 6D 6E "
+                       "6F 70 06 71 02 70 04 00 72 73 74 75 76 10 77 78 79 7A 00 2C")
+
+
+def expand(container: bytes) -> bytes:
+    return bytes(decompress_stream(bytearray(container)))
+
+
+@pytest.mark.parametrize(("text", "compressed"), [
+    (b"abcdefghijklmnopqrstuv.", "01 19 B0 00 61 62 63 64 65 66 67 68 00 69 6A 6B 6C 6D 6E 6F 70 00 71 72 73 74 75 76 2E"),
+    (NORMAL_TEXT, NORMAL_BY_PROCEDURE),
+    (b"a" * 73, "01 03 B0 02 61 45 00"),
+])
+def test_the_specifications_examples_come_out_byte_for_byte(text, compressed):
+    assert compress(text) == bytes.fromhex(compressed)
+    assert expand(compress(text)) == text
+
+
+def test_the_normal_example_as_printed_and_as_produced_expand_to_the_same_text():
+    assert expand(bytes.fromhex(NORMAL_AS_PRINTED)) == expand(bytes.fromhex(NORMAL_BY_PROCEDURE)) == NORMAL_TEXT
+
+
+def vba_like(size: int, seed: int) -> bytes:
+    """Code-like text: repeats at every distance, so copy tokens of every offset width are used."""
+    rng = random.Random(seed)
+    words = ["Sub", "End", "Dim", "As", "String", "RunPython", "import", "toolkit", "(", ")", "\"", "校验", "逾期",
+             "If", "Then", "Else", "ActiveSheet", "Range", ".Value", "=", "&", "\r\n", "    ", "'", "x", "1"]
+    out = bytearray()
+    while len(out) < size:
+        out += rng.choice(words).encode("gbk") + (b" " if rng.random() < 0.6 else b"")
+    return bytes(out[:size])
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 656, 657, 658, 2049, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE + 17])
+def test_module_source_of_any_length_expands_back_exactly(size):
+    # ms-ovba-compression 1.0.1 corrupts modules of 657 bytes or more: these sizes cross every offset width
+    text = vba_like(size, seed=size)
+    assert expand(compress(text)) == text
+
+
+def test_a_chunk_that_does_not_shrink_is_stored_raw():
+    noise = random.Random(1).randbytes(CHUNK_SIZE)
+    packed = compress(noise + b"Sub x()\r\nEnd Sub\r\n")
+    assert packed[1:3] == bytes.fromhex("FF 3F") and packed[3:3 + CHUNK_SIZE] == noise
+    assert expand(packed) == noise + b"Sub x()\r\nEnd Sub\r\n"
