@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import random
 
+import olefile
 import pytest
 from oletools.olevba import decompress_stream
 
+from toolkit.vba.compound import compound_file
 from toolkit.vba.compression import CHUNK_SIZE, compress
 
 NORMAL_TEXT = b"#aaabcdefaaaaghijaaaaaklaaamnopqaaaaaaaaaaaarstuvwxyzaaa"
@@ -59,3 +62,41 @@ def test_a_chunk_that_does_not_shrink_is_stored_raw():
     packed = compress(noise + b"Sub x()\r\nEnd Sub\r\n")
     assert packed[1:3] == bytes.fromhex("FF 3F") and packed[3:3 + CHUNK_SIZE] == noise
     assert expand(packed) == noise + b"Sub x()\r\nEnd Sub\r\n"
+
+
+def read_compound(data: bytes) -> olefile.OleFileIO:
+    # the strictest reading: any defect olefile knows of, even a potential one, is an error
+    return olefile.OleFileIO(io.BytesIO(data), raise_defects=olefile.DEFECT_POTENTIAL)
+
+
+def test_streams_of_every_size_are_read_back_from_the_compound_file():
+    rng = random.Random(7)
+    streams = {f"VBA/s{size}": rng.randbytes(size) for size in (0, 1, 63, 64, 65, 4095, 4096, 4097, 70_000)}
+    streams |= {"PROJECT": b'ID="{0}"\r\n', "PROJECTwm": b"\x00\x00", "VBA/_VBA_PROJECT": bytes.fromhex("CC61FFFF000000")}
+    ole = read_compound(compound_file(streams))
+    assert sorted("/".join(p) for p in ole.listdir()) == sorted(streams)
+    for path, data in streams.items():
+        assert ole.openstream(path).read() == data, path
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 7, 8, 13, 20])
+def test_the_siblings_of_a_storage_form_a_red_black_tree_in_name_order(count):
+    names = [f"Module{i}" for i in range(count)]
+    ole = read_compound(compound_file({f"VBA/{n}": n.encode() for n in names}))
+    entries = {e.sid: e for e in ole.direntries if e is not None}
+    vba = next(e for e in entries.values() if e.name == "VBA")
+
+    def walk(sid: int, parent_red: bool) -> tuple[list[str], set[int]]:
+        """Names in order and the black heights of every path below ``sid``."""
+        if sid == olefile.NOSTREAM:
+            return [], {0}
+        e = entries[sid]
+        red = e.color == 0
+        assert not (red and parent_red), "a red node under a red node"
+        left, left_heights = walk(e.sid_left, red)
+        right, right_heights = walk(e.sid_right, red)
+        return left + [e.name] + right, {h + (not red) for h in left_heights | right_heights}
+
+    assert entries[vba.sid_child].color == 1
+    ordered, heights = walk(vba.sid_child, False)
+    assert ordered == sorted(names, key=lambda n: (len(n), n.upper())) and len(heights) == 1
