@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import html
 import io
 import random
+import re
+import subprocess
+import zipfile
+from pathlib import Path
 
 import olefile
 import pytest
-from oletools.olevba import decompress_stream
+import xlsxwriter
+from oletools.olevba import VBA_Parser, decompress_stream
 
+from tests.conftest import libreoffice
 from toolkit.vba.compound import compound_file
 from toolkit.vba.compression import CHUNK_SIZE, compress
+from toolkit.vba.project import DOCUMENT, Module, encrypt, module_source, vba_project
 
 NORMAL_TEXT = b"#aaabcdefaaaaghijaaaaaklaaamnopqaaaaaaaaaaaarstuvwxyzaaa"
 # [MS-OVBA] 3.2.2 prints these bytes; its own procedure (2.4.1.3) yields the second form, which differs
@@ -100,3 +108,68 @@ def test_the_siblings_of_a_storage_form_a_red_black_tree_in_name_order(count):
     assert entries[vba.sid_child].color == 1
     ordered, heights = walk(vba.sid_child, False)
     assert ordered == sorted(names, key=lambda n: (len(n), n.upper())) and len(heights) == 1
+
+
+BUTTONS = Module("Buttons", 'Sub CheckSheet()\n    RunPython "import toolkit; toolkit.check()"\nEnd Sub\n' * 40)
+PROJECT_MODULES = [Module("ThisWorkbook", "", DOCUMENT, workbook=True), Module("Sheet1", "", DOCUMENT), BUTTONS]
+
+
+def macro_workbook(path: Path, modules: list[Module]) -> Path:
+    (path.parent / "vbaProject.bin").write_bytes(vba_project(modules))
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet().insert_button("B2", {"macro": "CheckSheet", "caption": "校验本表"})
+    book.add_vba_project(str(path.parent / "vbaProject.bin"))
+    book.close()
+    return path
+
+
+def test_olevba_reads_every_module_back_with_its_source(tmp_path):
+    parser = VBA_Parser(str(macro_workbook(tmp_path / "b.xlsm", PROJECT_MODULES)))
+    found = {name.rsplit(".", 1)[0]: code for _, _, name, code in parser.extract_macros()}
+    assert found == {m.name: module_source(m) for m in PROJECT_MODULES}
+    assert found["Buttons"].count("Sub CheckSheet()") == 40
+
+
+def test_libreoffice_imports_the_modules_with_their_code_and_kinds(tmp_path):
+    soffice = libreoffice()
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed")
+    book = macro_workbook(tmp_path / "b.xlsm", PROJECT_MODULES)
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to", "ods",
+                    "--outdir", str(tmp_path), str(book)], capture_output=True, timeout=300, check=True)
+    with zipfile.ZipFile(tmp_path / "b.ods") as ods:
+        imported = {Path(n).stem: ods.read(n).decode() for n in ods.namelist()
+                    if n.startswith("Basic/VBAProject/") and not n.endswith("script-lb.xml")}
+    assert set(imported) == {"ThisWorkbook", "Sheet1", "Buttons"}  # an empty import would fail here
+    assert 'script:moduleType="document"' in imported["ThisWorkbook"] and 'moduleType="normal"' in imported["Buttons"]
+    code = html.unescape(re.search(r"Option VBASupport 1\n(.*)</script:module>", imported["Buttons"], re.S).group(1))
+    assert code.strip() == BUTTONS.code.strip()
+
+
+def decrypt(text: str, project_id: str) -> bytes:
+    """[MS-OVBA] 2.4.3.3, written from the specification independently of the encryption under test."""
+    data = bytes.fromhex(text)
+    seed, version_enc, key_enc = data[0], data[1], data[2]
+    assert seed ^ version_enc == 2 and seed ^ key_enc == sum(project_id.encode()) & 0xFF
+    plain_1, enc_1, enc_2 = seed ^ key_enc, key_enc, version_enc
+    plain = bytearray()
+    for enc in data[3:]:
+        byte = enc ^ ((enc_2 + plain_1) & 0xFF)
+        plain.append(byte)
+        enc_2, enc_1, plain_1 = enc_1, enc, byte
+    ignored = (seed & 6) // 2
+    length = int.from_bytes(plain[ignored:ignored + 4], "little")
+    return bytes(plain[ignored + 4:ignored + 4 + length])
+
+
+def test_the_project_is_unprotected_and_visible_and_rebuilds_to_the_same_bytes():
+    built = vba_project(PROJECT_MODULES)
+    assert built == vba_project(PROJECT_MODULES)
+    text = read_compound(built).openstream("PROJECT").read().decode("cp936")
+    values = dict(re.findall(r'^(\w+)="([^"]*)"', text, re.M))
+    assert decrypt(values["CMG"], values["ID"]) == bytes(4)
+    assert decrypt(values["DPB"], values["ID"]) == b"\x00"
+    assert decrypt(values["GC"], values["ID"]) == b"\xff"
+    assert "Document=ThisWorkbook/&H00000000" in text and "Module=Buttons" in text
+    for seed in (0, 2, 6):  # 0 to 3 ignored bytes before the length
+        assert decrypt(encrypt(values["ID"], b"\x01\x02", seed=seed), values["ID"]) == b"\x01\x02"
