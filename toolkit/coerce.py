@@ -95,13 +95,18 @@ _WHOLE_NUMBER_RE = re2(r"-?\d+\.0")
 _MIDNIGHT_RE = re2(r"\d{4}-\d{2}-\d{2} 00:00:00")
 
 
+def is_string_column(values: pd.Series) -> bool:
+    """A pandas string column (Arrow-backed), whose values are all text or missing: not an object column."""
+    return pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype)
+
+
 def as_text(raw: pd.Series) -> pd.Series:
     """Cell values as text: '' for empty cells, whole numbers without '.0', Excel dates as ISO text.
 
     The result is pandas' string dtype (Arrow-backed when pyarrow is installed), so that every later
     string operation runs in native code rather than once per cell in Python.
     """
-    if pd.api.types.is_string_dtype(raw.dtype) and not pd.api.types.is_object_dtype(raw.dtype):
+    if is_string_column(raw):
         return raw.fillna("").str.strip()
     values = raw.to_numpy(dtype=object)
     try:  # typed text stays as typed: only Excel's numbers and dates are reshaped
@@ -398,6 +403,6 @@ def show_values(values: pd.Series, f: Field | None = None) -> pd.Series:
         minutes = values.astype("Float64")
         return ((minutes // 60).astype("Int64").astype(str).str.zfill(2) + ":" +
                 (minutes % 60).astype("Int64").astype(str).str.zfill(2)).fillna("")
-    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype):
+    if is_string_column(values):
         return values.astype("str").fillna("")
     return values.astype(object).where(values.notna(), "").astype(str)

@@ -380,12 +380,16 @@ def _register_rows(batches: list[BatchResult], register: Register) -> tuple[pd.D
 def _with_store(frame: pd.DataFrame, by_display: dict[str, FileEntry]) -> pd.DataFrame:
     """The store code and name of each row's file in front, as the consolidated frames carry them."""
     files = frame["source_file"].astype("string")
-    codes = {d: e.store_code for d, e in by_display.items()}
-    names = {d: e.store_name for d, e in by_display.items()}
-    stores = pd.DataFrame({"store_code": files.map(codes).astype("string"),
-                           "store_name": files.map(names).astype("string")}, index=frame.index)
+    stores = pd.DataFrame({"store_code": _of_file(files, by_display, "store_code").astype("string"),
+                           "store_name": _of_file(files, by_display, "store_name").astype("string")},
+                          index=frame.index)
     frame = frame.assign(source_file=files, source_sheet=frame["source_sheet"].astype("string"))
     return pd.concat([stores, frame], axis=1)
+
+
+def _of_file(files: pd.Series, by_display: dict[str, FileEntry], attribute: str) -> pd.Series:
+    """Each row's file's ``attribute`` (status, store code, message…), looked up once per file."""
+    return files.map({display: getattr(entry, attribute) for display, entry in by_display.items()})
 
 
 def _empty_rejected() -> pd.DataFrame:
@@ -482,21 +486,20 @@ def consolidate(
         if entry.status == "ok":
             _resolve_store(entry, root, config)
     by_display = {e.display: e for e in entries}
-    status = {e.display: e.status for e in entries}
     usable = [e for e in entries if e.status == "ok" or (e.status == "unusable" and e.sheets)]
     order = {e.display: i for i, e in enumerate(sorted(usable, key=lambda e: (e.modified, e.display)))}
     records: dict[str, pd.DataFrame] = {}
     rejected_frames: list[pd.DataFrame] = []
     for reg_id, register in registers.items():
         accepted, rejected = _register_rows(batches_done, register)
-        of_file = accepted["source_file"].map(status)
+        of_file = _of_file(accepted["source_file"], by_display, "status")
         unusable = accepted[of_file == "unusable"]
         if not unusable.empty:  # a file whose store cannot be told: its rows are rejected, each with the reason
             unusable = unusable[_SHEET_REJECTED[:3]].assign(key=key_text(unusable, register).to_numpy())
-            unusable["reason_zh"] = unusable["source_file"].map({d: e.message_zh for d, e in by_display.items()})
-            unusable["reason_en"] = unusable["source_file"].map({d: e.message_en for d, e in by_display.items()})
+            unusable["reason_zh"] = _of_file(unusable["source_file"], by_display, "message_zh")
+            unusable["reason_en"] = _of_file(unusable["source_file"], by_display, "message_en")
             rejected = pd.concat([rejected, unusable], ignore_index=True)
-        rejected = rejected[rejected["source_file"].map(status).isin(["ok", "unusable"])]
+        rejected = rejected[_of_file(rejected["source_file"], by_display, "status").isin(["ok", "unusable"])]
         if not rejected.empty:
             rejected_frames.append(_with_store(rejected, by_display).assign(register=reg_id,
                                                                             register_name=register.name_zh))
@@ -523,10 +526,10 @@ def consolidate(
                                     kind="stable").reset_index(drop=True)
     findings = (pd.concat([b.findings for b in batches_done], ignore_index=True) if batches_done
                 else empty_findings())
-    findings = findings[findings["file"].map(status) != "duplicate"]
+    findings = findings[_of_file(findings["file"], by_display, "status") != "duplicate"]
     files = findings["file"].astype("string")
-    findings = findings.assign(store_code=files.map({d: e.store_code for d, e in by_display.items()}),
-                               store_name=files.map({d: e.store_name for d, e in by_display.items()}))
+    findings = findings.assign(store_code=_of_file(files, by_display, "store_code"),
+                               store_name=_of_file(files, by_display, "store_name"))
     findings = findings.iloc[np.argsort(files.map({d: i for i, d in enumerate(by_display)}).to_numpy(), kind="stable")]
     findings = findings.reset_index(drop=True)
     records = {reg_id: frame.sort_values(["store_code", "source_file", "source_sheet", "source_row"],

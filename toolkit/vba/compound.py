@@ -74,10 +74,11 @@ def compound_file(streams: dict[str, bytes]) -> bytes:
     for e in large:
         e.start = place(e.data)
     root.start = place(bytes(mini_stream)) if mini_stream else _END
-    mini_fat_bytes = struct.pack(f"<{len(mini_fat)}I", *mini_fat) if mini_fat else b""
-    mini_fat_start = place(mini_fat_bytes.ljust(-(-len(mini_fat_bytes) // SECTOR) * SECTOR, b"\xff")) \
-        if mini_fat else _END
-    mini_fat_count = -(-len(mini_fat_bytes) // SECTOR)
+    mini_fat_start, mini_fat_count = _END, 0
+    if mini_fat:  # unused mini FAT slots are free (0xFFFFFFFF)
+        table = struct.pack(f"<{len(mini_fat)}I", *mini_fat)
+        mini_fat_count = -(-len(table) // SECTOR)
+        mini_fat_start = place(table.ljust(mini_fat_count * SECTOR, b"\xff"))
     unused = -len(entries) % (SECTOR // 128)  # a directory sector holds four entries
     directory_start = place(b"".join(_directory_entry(e, len(mini_stream)) for e in entries) + _EMPTY_ENTRY * unused)
     fat_count = 1
