@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -12,8 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .config import Config, ConfigError, find_config
-from .definitions import DefinitionError, Register, load_registers
+from .config import Config, ConfigError, company_registers, find_config
+from .definitions import DefinitionError, Register
 from .describe import TYPE_NAMES, describe_deadline, describe_rule
 
 
@@ -38,8 +40,7 @@ class Context:
     def registers(self) -> dict[str, Register]:
         if self._registers is None:
             try:
-                registers = load_registers([*self.config.definitions, *self.definition_dirs])
-                self._registers = self.config.apply_rules(registers)
+                self._registers = company_registers(self.config, self.definition_dirs)
             except DefinitionError as e:
                 raise click.ClickException(f"登记表定义有误 / register definition error: {e}") from None
             except ConfigError as e:
@@ -235,19 +236,19 @@ def _input_dir(ctx: Context, input_dir: Path | None) -> Path:
     return folder
 
 
-def _run_consolidation(ctx: Context, folder: Path, reference_year: int | None, jobs: int | None, quiet: bool):
+@contextmanager
+def _progress_bar(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on stderr for a terminal (yields its callback); nothing otherwise."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from .consolidate import consolidate
 
     console = _console(stderr=True)
     if quiet or not console.is_terminal:
-        return consolidate(folder, ctx.registers, ctx.config, reference_year, jobs)
+        yield None
+        return
     with Progress(TextColumn("读取 / reading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console, transient=True) as bar:
-        task = bar.add_task("read", total=None)
-        return consolidate(folder, ctx.registers, ctx.config, reference_year, jobs,
-                           progress=lambda done, total: bar.update(task, completed=done, total=total))
+                  console=console, transient=True) as shown:
+        task = shown.add_task("read", total=None)
+        yield lambda done, total: shown.update(task, completed=done, total=total)
 
 
 @main.command("consolidate")
@@ -271,9 +272,8 @@ def consolidate_cmd(ctx: Context, input_dir: Path | None, output: Path | None, a
 
     Exit code: 0 the summary was written, 2 no workbook could be read.
     """
-    from .overdue import overdue_lists
+    from .jobs import monthly_summary
     from .statistics import month_of
-    from .summary import write_summary
 
     folder = _input_dir(ctx, input_dir)
     day = _as_of(as_of)
@@ -281,11 +281,10 @@ def consolidate_cmd(ctx: Context, input_dir: Path | None, output: Path | None, a
         period = month_of(month, day)
     except ValueError:
         raise click.BadParameter(f"{month!r} 不是月份（如 2026-10）/ is not a month (e.g. 2026-10)") from None
-    if output is None:
-        output = (ctx.config.output_dir or Path(".")) / f"台账汇总_{period}.xlsx"
-    result = _run_consolidation(ctx, folder, reference_year or period.year, jobs, as_json)
-    lists = overdue_lists(result.records, ctx.registers, day, ctx.config.soon_days)
-    write_summary(output, result, lists, period, ctx.config, previous)
+    with _progress_bar(as_json) as progress:
+        run = monthly_summary(folder, ctx.registers, ctx.config, day, period, output, previous, reference_year,
+                              jobs, progress)
+    result, lists, output = run.result, run.lists, run.output
     if as_json:
         click.echo(json.dumps(result.manifest(output), ensure_ascii=False, indent=2))
     else:
@@ -322,18 +321,14 @@ def consolidate_cmd(ctx: Context, input_dir: Path | None, output: Path | None, a
 def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_by: str | None,
                 out_dir: Path | None, soon_days: int | None, as_json: bool, jobs: int | None) -> None:
     """Overdue and due-soon items, and the customer care list, from the workbooks under INPUT_DIR."""
-    from .overdue import lists_json, overdue_lists
-    from .summary import write_overdue_books
+    from .jobs import overdue_run
+    from .overdue import lists_json
 
     folder = _input_dir(ctx, input_dir)
     day = _as_of(as_of)
-    result = _run_consolidation(ctx, folder, day.year, jobs, as_json)
-    lists = overdue_lists(result.records, ctx.registers, day,
-                          soon_days if soon_days is not None else ctx.config.soon_days)
-    written: list[Path] = []
-    if out_dir is not None or split_by:
-        written = write_overdue_books(out_dir or ctx.config.output_dir or Path("."), lists,
-                                      result.all_stores(ctx.config), split_by)
+    with _progress_bar(as_json) as progress:
+        run = overdue_run(folder, ctx.registers, ctx.config, day, soon_days, out_dir, split_by, jobs, progress)
+    lists, written = run.lists, run.written
     if as_json:
         payload = lists_json(lists)
         payload["files"] = [str(p) for p in written]

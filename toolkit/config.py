@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .definitions import Duration, Register
+from .definitions import Duration, Register, load_registers
 
 CONFIG_NAME = "taizhang.toml"
 
@@ -187,3 +187,9 @@ def find_config(explicit: Path | str | None, folder: Path | str = ".") -> Config
         return load_config(explicit)
     candidate = Path(folder) / CONFIG_NAME
     return load_config(candidate) if candidate.is_file() else Config()
+
+
+def company_registers(config: Config, extra_dirs: tuple[Path, ...] = ()) -> dict[str, Register]:
+    """The built-in registers plus the company's own definitions, with its deadline changes: what every
+    command and button checks against. Raises DefinitionError or ConfigError."""
+    return config.apply_rules(load_registers([*config.definitions, *extra_dirs]))

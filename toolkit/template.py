@@ -81,8 +81,10 @@ def _input_message(f: Field) -> str:
 
 
 class _TemplateWriter:
-    def __init__(self, book: xlsxwriter.Workbook) -> None:
+    def __init__(self, book: xlsxwriter.Workbook, top: int = 0) -> None:
         self.book = book
+        self.top = top  # rows kept free above each register's title (the store workbook's buttons)
+        self.sheets: dict[str, xlsxwriter.worksheet.Worksheet] = {}
         self.formats: dict[tuple, xlsxwriter.format.Format] = {}
         self.lists = None
         self.list_col = 0
@@ -145,15 +147,17 @@ class _TemplateWriter:
     def register_sheet(self, register: Register, meta: WorkbookMetadata, records: pd.DataFrame | None) -> str:
         name = sheet_name(register)
         ws = self.book.add_worksheet(name)
+        self.sheets[name] = ws
+        top = self.top
         fields = register.fields
         n = len(fields)
         store = " ".join(x for x in (meta.store_code, meta.store_name) if x)
         title = register.name_zh + (f"（{store}）" if store else "")
-        ws.merge_range(0, 0, 0, n - 1, title, self.fmt(bold=True, font_size=16, align="center"))
-        ws.set_row(0, 30)
-        ws.set_row(1, 32)
+        ws.merge_range(top, 0, top, n - 1, title, self.fmt(bold=True, font_size=16, align="center"))
+        ws.set_row(top, 30)
+        ws.set_row(top + 1, 32)
         n_records = 0 if records is None else len(records)
-        last_row = 1 + max(TABLE_ROWS, n_records)
+        last_row = top + 1 + max(TABLE_ROWS, n_records)
         header_fmt = self.fmt(bold=True, text_wrap=True, align="center", bg_color="#DDEBF7", border=1)
         required_fmt = self.fmt(bold=True, text_wrap=True, align="center", bg_color="#DDEBF7", border=1,
                                 font_color="#C00000")
@@ -164,26 +168,26 @@ class _TemplateWriter:
             ws.set_column(i, i, column_width(f), cell_fmt)
             columns.append({"header": header_label(f), "format": cell_fmt,
                             "header_format": required_fmt if f.required else header_fmt})
-        ws.add_table(1, 0, last_row, n - 1, {"name": f"T_{register.id}", "columns": columns,
+        ws.add_table(top + 1, 0, last_row, n - 1, {"name": f"T_{register.id}", "columns": columns,
                                               "style": "Table Style Light 9", "autofilter": True})
         for i, f in enumerate(fields):
             options = self.validation(register, f)
             if options:
-                ws.data_validation(2, i, VALIDATION_ROWS, i, options)
+                ws.data_validation(top + 2, i, top + VALIDATION_ROWS, i, options)
         if records is not None:
-            self.write_records(ws, fields, records)
-        ws.freeze_panes(2, 0)
+            self.write_records(ws, fields, records, top + 2)
+        ws.freeze_panes(top + 2, 0)
         ws.set_landscape()
         ws.set_paper(9)
-        ws.repeat_rows(0, 1)
+        ws.repeat_rows(top, top + 1)
         ws.fit_to_pages(1, 0)
         ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
         ws.set_header(f"&L&9{register.name_zh}&R&9{store}")
         ws.set_footer("&C&9第 &P 页，共 &N 页")
-        ws.print_area(0, 0, last_row, n - 1)
+        ws.print_area(top, 0, last_row, n - 1)
         return name
 
-    def write_records(self, ws, fields: tuple[Field, ...], records: pd.DataFrame) -> None:
+    def write_records(self, ws, fields: tuple[Field, ...], records: pd.DataFrame, first_row: int) -> None:
         """Write records as staff would have typed them: text stays text, dates are Excel dates."""
         date_fmts = {t: self.fmt(num_format=NUMBER_FORMATS[t], border=1, border_color="#BFBFBF")
                      for t in ("date", "datetime", "time")}
@@ -191,7 +195,7 @@ class _TemplateWriter:
             if f.key not in records:
                 continue
             for offset, value in enumerate(records[f.key].tolist()):
-                row = 2 + offset
+                row = first_row + offset
                 if is_missing(value):
                     continue
                 if isinstance(value, dt.datetime | dt.date | dt.time | pd.Timestamp):
@@ -272,6 +276,30 @@ class _TemplateWriter:
         ws.very_hidden()
 
 
+def add_register_sheets(
+    book: xlsxwriter.Workbook, registers: list[Register], meta: WorkbookMetadata,
+    records: Mapping[str, pd.DataFrame] | None = None, top: int = 0,
+) -> dict[str, xlsxwriter.worksheet.Worksheet]:
+    """One sheet per register, then 填写说明 and the hidden sheets, into an open XlsxWriter workbook; returns
+    the register sheets by name (the store workbook adds its buttons to them)."""
+    writer = _TemplateWriter(book, top)
+    for register in registers:
+        name = writer.register_sheet(register, meta, (records or {}).get(register.id))
+        meta.registers[name] = (register.id, register.version)
+    writer.instructions(registers, meta)
+    writer.metadata(meta)
+    return writer.sheets
+
+
+def new_workbook(path: Path | str, title: str) -> xlsxwriter.Workbook:
+    """An XlsxWriter workbook that keeps staff's text as text, with fixed properties (reproducible builds)."""
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                           "strings_to_urls": False})
+    book.set_properties({"title": title, "author": "taizhang", "created": FIXED_CREATED,
+                         "comments": "由 taizhang 根据登记表定义生成"})
+    return book
+
+
 def write_register_workbook(
     path: Path | str, registers: Iterable[Register], store_code: str | None = None,
     store_name: str | None = None, records: Mapping[str, pd.DataFrame] | None = None,
@@ -279,18 +307,9 @@ def write_register_workbook(
     """Write a workbook with one sheet per register (plus 填写说明 and hidden sheets), atomically."""
     registers = list(registers)
     path = Path(path)
-    meta = WorkbookMetadata(store_code, store_name)
     with atomic_path(path) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False,
-                                              "strings_to_urls": False})
-        book.set_properties({"title": "、".join(r.name_zh for r in registers), "author": "taizhang",
-                             "created": FIXED_CREATED, "comments": "由 taizhang 根据登记表定义生成"})
-        writer = _TemplateWriter(book)
-        for register in registers:
-            name = writer.register_sheet(register, meta, (records or {}).get(register.id))
-            meta.registers[name] = (register.id, register.version)
-        writer.instructions(registers, meta)
-        writer.metadata(meta)
+        book = new_workbook(tmp, "、".join(r.name_zh for r in registers))
+        add_register_sheets(book, registers, WorkbookMetadata(store_code, store_name), records)
         book.close()
     return path
 
