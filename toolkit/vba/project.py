@@ -2,19 +2,22 @@
 
 The project carries no compiled code (``_VBA_PROJECT`` version 0xFFFF, no performance cache): Office
 compiles the modules from their source when the workbook is opened. Document modules (ThisWorkbook,
-Sheet1…) belong to the workbook and its sheets; standard modules hold the buttons' macros.
+Sheet1…) belong to the workbook and its sheets; standard modules hold the buttons' macros; class modules
+(``.cls``) come from exported source files such as xlwings' standalone Dictionary class.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 from dataclasses import dataclass
+from pathlib import Path
 
 from .compound import compound_file
 from .compression import compress
 
-DOCUMENT, STANDARD = "document", "standard"
+DOCUMENT, STANDARD, CLASS = "document", "standard", "class"
 _HOST_EXTENDER = "&H00000001={3832D640-CF90-11CF-8E43-00A0C911005A};VBE;&H00000000"
 _WORKBOOK_BASE = "0{00020819-0000-0000-C000-000000000046}"
 _SHEET_BASE = "0{00020820-0000-0000-C000-000000000046}"
@@ -23,13 +26,46 @@ _VISIBLE = bytes([0xFF])  # the project can be seen in the VBA editor
 
 @dataclass(frozen=True)
 class Module:
-    """One VBA module: its name, kind (standard, or a document module of the workbook or a sheet) and code
-    (without the ``Attribute`` lines, which are written here)."""
+    """One VBA module: its name, kind (standard, class, or a document module of the workbook or a sheet)
+    and code (without the ``Attribute`` lines, which are written here; a class keeps its own)."""
 
     name: str
     code: str
     kind: str = STANDARD
     workbook: bool = False  # for a document module: the workbook's own (ThisWorkbook) rather than a sheet's
+    attributes: tuple[str, ...] = ()  # a class module's ``Attribute`` lines after VB_Name
+
+
+class ModuleFileError(ValueError):
+    """A .bas or .cls file that is not an exported VBA module."""
+
+
+def read_module_file(path: Path | str) -> Module:
+    """A module from its exported source (.bas standard, .cls class), as the VBA editor writes them:
+    an optional class header (``VERSION 1.0 CLASS`` … ``END``), ``Attribute`` lines, then the code.
+    Read as UTF-8 (how this project keeps them in git), else as the Chinese ANSI code page (GBK)."""
+    path = Path(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030")
+    lines = text.replace("\r\n", "\n").split("\n")
+    if lines and lines[0].strip().upper().startswith("VERSION "):
+        end = next((i for i, line in enumerate(lines) if line.strip().upper() == "END"), None)
+        if end is None:
+            raise ModuleFileError(f"{path}: 类模块头缺少 END / class header without END")
+        lines = lines[end + 1:]
+    attributes = []
+    while lines and lines[0].startswith("Attribute "):
+        attributes.append(lines.pop(0).strip())
+    name = next((m.group(1) for a in attributes if (m := re.fullmatch(r'Attribute VB_Name = "([^"]+)"', a))), None)
+    if name is None:
+        raise ModuleFileError(f'{path}: 第一行应为 Attribute VB_Name = "模块名" / '
+                              'the file must start with Attribute VB_Name = "ModuleName"')
+    kind = CLASS if path.suffix.lower() == ".cls" else STANDARD
+    others = tuple(a for a in attributes if not a.startswith("Attribute VB_Name ")) if kind == CLASS else ()
+    return Module(name, "\n".join(lines), kind, attributes=others)
 
 
 def vba_project(modules: list[Module], name: str = "VBAProject", codepage: int = 936) -> bytes:
@@ -48,7 +84,7 @@ def vba_project(modules: list[Module], name: str = "VBAProject", codepage: int =
 
 def module_source(m: Module) -> str:
     """The module's text as VBA stores it: its attributes, then the code, lines ending in CRLF."""
-    lines = [f'Attribute VB_Name = "{m.name}"']
+    lines = [f'Attribute VB_Name = "{m.name}"', *m.attributes]
     if m.kind == DOCUMENT:
         lines += [f'Attribute VB_Base = "{_WORKBOOK_BASE if m.workbook else _SHEET_BASE}"',
                   "Attribute VB_GlobalNameSpace = False", "Attribute VB_Creatable = False",
@@ -71,7 +107,7 @@ def _guid(name: str, modules: list[Module]) -> str:
 def _project_stream(modules: list[Module], name: str, project_id: str) -> str:
     """The PROJECT stream ([MS-OVBA] 2.3.1): module list, name, and the unprotected, visible state."""
     lines = [f'ID="{project_id}"']
-    lines += [f"Document={m.name}/&H00000000" if m.kind == DOCUMENT else f"Module={m.name}" for m in modules]
+    lines += [_project_line(m) for m in modules]
     lines += [f'Name="{name}"', 'HelpContextID="0"', 'VersionCompatible32="393222000"',
               f'CMG="{encrypt(project_id, bytes(4))}"',  # protection state: none
               f'DPB="{encrypt(project_id, bytes(1))}"',  # password: none
@@ -79,6 +115,12 @@ def _project_stream(modules: list[Module], name: str, project_id: str) -> str:
               "", "[Host Extender Info]", _HOST_EXTENDER, "", "[Workspace]"]
     lines += [f"{m.name}=0, 0, 0, 0, C" for m in modules]
     return "\r\n".join(lines) + "\r\n"
+
+
+def _project_line(m: Module) -> str:
+    if m.kind == DOCUMENT:
+        return f"Document={m.name}/&H00000000"
+    return f"Class={m.name}" if m.kind == CLASS else f"Module={m.name}"
 
 
 def encrypt(project_id: str, data: bytes, seed: int = 0) -> str:
@@ -127,7 +169,7 @@ def _dir_stream(modules: list[Module], name: str, codepage: int) -> bytes:
                 + _record(0x001C, b"") + _record(0x0048, b"")
                 + _record(0x0031, struct.pack("<I", 0))  # the source starts at 0: no compiled code before it
                 + _record(0x001E, struct.pack("<I", 0)) + _record(0x002C, struct.pack("<H", 0xFFFF))
-                + struct.pack("<HI", 0x0022 if m.kind == DOCUMENT else 0x0021, 0)
+                + struct.pack("<HI", 0x0021 if m.kind == STANDARD else 0x0022, 0)
                 + struct.pack("<HI", 0x002B, 0))
     out += struct.pack("<HI", 0x0010, 0)
     return bytes(out)
