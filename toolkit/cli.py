@@ -352,5 +352,81 @@ def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_b
         console.print(f"工作簿 / workbook: {path}")
 
 
+@main.group("excel")
+def excel_cmd() -> None:
+    """Excel 按钮：生成宏工作簿，设置与检查本机 / the macro workbooks and this machine's setup."""
+
+
+@excel_cmd.command("build")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("workbooks"),
+              show_default=True, help="写出 门店登记.xlsm 与 总部汇总.xlsm 的文件夹 / output folder.")
+@click.option("--register", "register_ids", multiple=True, help="门店工作簿包含的登记表（默认全部）/ registers.")
+@click.option("--store-code", default=None, help="门店编号，写入门店工作簿 / store code.")
+@click.option("--store-name", default=None, help="门店名称 / store name.")
+@click.option("--standalone", is_flag=True,
+              help="嵌入本机 xlwings 的 VBA，无需加载项 / embed the installed xlwings' VBA (no add-in needed).")
+@click.option("--macros", "macros_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="VBA 源代码文件夹，默认仓库中的 macros/ / the .bas sources.")
+@pass_context
+def excel_build(ctx: Context, out_dir: Path, register_ids: tuple[str, ...], store_code: str | None,
+                store_name: str | None, standalone: bool, macros_dir: Path | None) -> None:
+    """Build 门店登记.xlsm and 总部汇总.xlsm from macros/*.bas and the register definitions (no Excel needed)."""
+    from .excel.build import MACROS_DIR, BuildError, build_workbooks
+
+    registers = [ctx.register(r) for r in register_ids] or list(ctx.registers.values())
+    try:
+        paths = build_workbooks(out_dir, registers, macros_dir or MACROS_DIR, store_code, store_name, standalone)
+    except BuildError as e:
+        raise click.ClickException(str(e)) from None
+    for path in paths:
+        click.echo(str(path))
+
+
+def _print_checks(checks) -> bool:
+    console = _console()
+    colours = {"ok": "green", "warning": "yellow", "fail": "red"}
+    for check in checks:
+        console.print(f"[{colours[check.state]}]{check.state:>7}[/] {check.name}: {check.detail}")
+        if check.fix and check.state != "ok":
+            console.print(f"          修复 / fix: {check.fix}")
+    return not any(c.state == "fail" for c in checks)
+
+
+def _workbooks_option(f):
+    return click.argument("workbooks", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))(f)
+
+
+@excel_cmd.command("setup")
+@_workbooks_option
+def excel_setup(workbooks: tuple[Path, ...]) -> None:
+    """Write xlwings' settings for this Python (interpreter or conda environment, PYTHONPATH, OneDrive folders),
+    then check this machine and the given workbooks as ``doctor`` does. Exit code 1 if a check fails."""
+    from .excel.machine import Machine, doctor, setup
+
+    machine = Machine()
+    path, values = setup(machine)
+    click.echo(f"已写入 / written: {path}")
+    for key, value in values.items():
+        click.echo(f"  {key} = {value}")
+    if not _print_checks(doctor(machine, list(workbooks) or _default_workbooks())):
+        sys.exit(1)
+
+
+@excel_cmd.command("doctor")
+@_workbooks_option
+def excel_doctor(workbooks: tuple[Path, ...]) -> None:
+    """Check what the buttons need, each with its fix. Exit code 1 if a check fails."""
+    from .excel.machine import Machine, doctor
+
+    if not _print_checks(doctor(Machine(), list(workbooks) or _default_workbooks())):
+        sys.exit(1)
+
+
+def _default_workbooks() -> list[Path]:
+    """The workbooks in ./workbooks, when none are named."""
+    folder = Path("workbooks")
+    return sorted(folder.glob("*.xlsm")) if folder.is_dir() else []
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
