@@ -7,6 +7,7 @@ button (calls its handler with the double as the calling book) and looks at what
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import openpyxl
@@ -213,3 +214,25 @@ def test_email_and_export_say_clearly_that_they_are_not_there_yet(office_book, m
     monkeypatch.setattr(buttons, "caller", lambda: book)
     getattr(buttons, handler)()
     assert f"尚未提供：它将调用 {command}" in book.cell(OFFICE_SHEET, "B13").value
+
+
+@pytest.mark.skipif(not os.environ.get("XLWINGS_LICENSE_KEY"),
+                    reason="xlwings' Book(json=...) engine needs an XLWINGS_LICENSE_KEY (not available here)")
+def test_marks_and_the_result_sheet_through_xlwings_own_json_engine():
+    """The same writing code against xlwings' own Book implementation (its remote/JSON engine): the
+    actions it would send to Excel. Only the members listed in toolkit/excel/book.py are used."""
+    import pandas as pd
+    import xlwings as xw
+
+    sheet = {"name": COMPLAINTS, "values": [[""] * 18 for _ in range(6)], "pictures": [], "tables": [],
+             "notes": [], "notes_supported": True}
+    book = xw.Book(json={"client": "Office.js", "version": xw.__version__,
+                         "book": {"name": "门店登记.xlsm", "active_sheet_index": 0, "selection": "A1"},
+                         "names": [], "sheets": [sheet]})
+    findings = pd.DataFrame({"sheet": [COMPLAINTS], "row": [FIRST_ROW], "column": ["H"], "severity": ["error"],
+                             "message_zh": ["不是有效的手机号"]})
+    assert buttons._mark_cells(book, findings) == 1
+    buttons._write_result_sheet(book, [[COMPLAINTS, FIRST_ROW, "H", "联系方式", "错误", "不是有效的手机号", "bad",
+                                        "1380013"]], 0)
+    actions = {a["func"] for a in book.json()["actions"]}
+    assert {"setRangeColor", "addNote", "addSheet", "setValues", "setColumnWidth"} <= actions
