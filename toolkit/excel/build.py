@@ -140,6 +140,9 @@ def build_office_workbook(path: Path, modules: list[Module], xlwings: str = ADDI
         sheet.write_string(status_row, 1, "填好设置后点击按钮 / fill in the settings, then click a button")
         results_row = int(OFFICE_RESULTS_CELL[1:]) - 1
         sheet.write_string(results_row - 1, 0, "结果", bold)
+        sheet.set_landscape()
+        sheet.set_paper(9)
+        sheet.fit_to_pages(1, 0)
         sheet.activate()
         _finish(book, modules, xlwings)
     return path
