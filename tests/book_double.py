@@ -1,13 +1,14 @@
 """A test double of the part of xlwings' Book API listed in toolkit/excel/book.py, on an openpyxl workbook.
 
 It behaves as Excel does where the handlers depend on it: writing rows of values from a cell, "=…" text
-becoming a formula and a leading apostrophe keeping text as text, a second note on a cell refused, a new
+becoming a formula, text that reads as a number becoming one, a leading apostrophe keeping text as text, a second note on a cell refused, a new
 sheet becoming the active one. ``save`` writes the file the handlers then read back; ``keep`` writes the
 workbook as it stands (with what the handlers wrote and Excel has not saved) for the test to read.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import openpyxl
@@ -59,6 +60,8 @@ class RangeDouble:
                 if isinstance(item, str) and item.startswith("'"):
                     cell.value = item[1:]
                     cell.data_type = "s"
+                elif isinstance(item, str) and re.fullmatch(r"[+-]?\d+(\.\d+)?", item.strip()):
+                    cell.value = float(item)  # as Excel does with text that reads as a number
                 else:
                     cell.value = None if item == "" else item
 

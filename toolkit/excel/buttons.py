@@ -65,19 +65,19 @@ def check_all() -> None:
 def store_overdue() -> None:
     """本店逾期."""
     book = caller()
-    _report_failure(book, _active_register_status(book), lambda: write_store_overdue(book))
+    _report_failure(_active_register_status(book), lambda: write_store_overdue(book))
 
 
 def monthly_summary() -> None:
     """月度汇总."""
     book = caller()
-    _report_failure(book, _office_status(book), lambda: run_office(book, "summary"))
+    _report_failure(_office_status(book), lambda: run_office(book, "summary"))
 
 
 def overdue_lists() -> None:
     """逾期清单."""
     book = caller()
-    _report_failure(book, _office_status(book), lambda: run_office(book, "overdue"))
+    _report_failure(_office_status(book), lambda: run_office(book, "overdue"))
 
 
 def send_email() -> None:
@@ -100,10 +100,10 @@ def not_yet(button: str, command: str) -> str:
 # ---- the store workbook ----------------------------------------------------------------------------------
 
 def _run_on_store(book: Book, whole: bool) -> None:
-    _report_failure(book, _active_register_status(book), lambda: check_book(book, whole))
+    _report_failure(_active_register_status(book), lambda: check_book(book, whole))
 
 
-def _report_failure(book: Book, status: Range | None, job) -> None:
+def _report_failure(status: Range | None, job) -> None:
     """Run a handler; a problem the user can fix goes to the status cell (or, without one, is raised so
     that xlwings shows it)."""
     try:
@@ -159,17 +159,18 @@ def check_book(book: Book, whole: bool) -> str:
     marked = _mark_cells(book, findings)
     labels = {(s.sheet, f.key): f.label_zh for s in read.sheets for f in s.register.fields}
     rows = kept + [[f.sheet, int(f.row), f.column or "A", labels.get((f.sheet, f.field), f.field),
-                    SEVERITY_ZH[f.severity], f.message_zh, f.message_en, _as_text(f.value)]
+                    SEVERITY_ZH[f.severity], f.message_zh, f.message_en, f.value]
                    for f in findings.itertuples(index=False)]
     _write_result_sheet(book, rows, len(earlier))
     whole_text = summary_zh(int((findings["severity"] == "error").sum()), int((findings["severity"] == "warning").sum()))
+    cut_short = marked < findings.groupby(["sheet", "row", "column"]).ngroups
     for name in chosen:
         mine = findings[findings["sheet"] == name]
         text = summary_zh(int((mine["severity"] == "error").sum()), int((mine["severity"] == "warning").sum()))
         line = f"{_now()} 校验{'全部' if whole or len(chosen) > 1 else '本表'}：本表{text}"
         if len(chosen) > 1:
             line += f"；全部登记表{whole_text}"
-        if marked < len(findings.groupby(["sheet", "row", "column"])):
+        if cut_short:
             line += f"（只标注了前 {marked} 个单元格）"
         book.sheets[name][STATUS_CELL].value = line + ("。详见「校验结果」" if len(mine) else "")
     active.activate()
@@ -177,9 +178,17 @@ def check_book(book: Book, whole: bool) -> str:
 
 
 def _as_text(value: object) -> str:
-    """A typed value shown as text that Excel keeps as text (no formula from '=…')."""
-    text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+class Formula(str):
+    """A formula the handlers mean to write; every other text goes to Excel as text."""
+
+
+def _as_typed(row: list) -> list:
+    """Text written so that Excel keeps it as typed: a leading apostrophe stops '0755…' or '2611001' from
+    becoming a number and '=…' from becoming a formula."""
+    return [v if isinstance(v, Formula) or not isinstance(v, str) or not v else "'" + v for v in row]
 
 
 def previous_results(path: Path) -> list[list]:
@@ -250,22 +259,22 @@ def _write_table(sheet: Sheet, title: str, header: list[str], rows: list[list], 
                  widths: tuple[int, ...]) -> None:
     last = max(clear_rows, len(rows)) + 3
     sheet[f"A1:{chr(ord('A') + len(header) - 1)}{last}"].clear_contents()
-    sheet["A1"].value = [[title] + [""] * (len(header) - 1), header, *rows]
+    sheet["A1"].value = [_as_typed([title] + [""] * (len(header) - 1)), _as_typed(header), *map(_as_typed, rows)]
     for i, width in enumerate(widths):
         sheet[f"{chr(ord('A') + i)}1"].column_width = width
 
 
 def _link(sheet: str, row: int, column: str) -> str:
     quoted = sheet.replace("'", "''")
-    return f'=HYPERLINK("#\'{quoted}\'!{column}{row}","转到 {column}{row}")'
+    return Formula(f'=HYPERLINK("#\'{quoted}\'!{column}{row}","转到 {column}{row}")')
 
 
 def _write_result_sheet(book: Book, rows: list[list], earlier: int) -> None:
     sheet = _sheet(book, RESULT_SHEET)
     errors = sum(r[4] == "错误" for r in rows)
     title = f"{Path(book.fullname).name}：{summary_zh(errors, len(rows) - errors)}（{_now()} 校验）"
-    _write_table(sheet, title, RESULT_HEADER, [r[:8] + [_link(r[0], r[1], r[2])] for r in rows], earlier,
-                 RESULT_WIDTHS)
+    _write_table(sheet, title, RESULT_HEADER, [r[:7] + [_as_text(r[7]), _link(r[0], r[1], r[2])] for r in rows],
+                 earlier, RESULT_WIDTHS)
 
 
 def write_store_overdue(book: Book, as_of: dt.date | None = None) -> str:
@@ -406,5 +415,5 @@ def run_office(book: Book, job: str) -> list[Path]:
                     + (f"；{len(unusable)} 个文件无法使用（见下）" if unusable else ""))
     lines = [["写出", str(p), ""] for p in written]
     lines += [["无法使用", f.display, f.message] for f in unusable]
-    sheet[OFFICE_RESULTS_CELL].value = lines
+    sheet[OFFICE_RESULTS_CELL].value = [_as_typed(line) for line in lines]
     return written
