@@ -187,11 +187,13 @@ def test_head_office_runs_the_monthly_summary_from_the_settings_and_sees_where_i
     assert book.cell(OFFICE_SHEET, "A16").value == "写出" and book.cell(OFFICE_SHEET, "B16").value == str(written[0])
 
 
-def test_overdue_lists_are_written_one_workbook_per_store(office_book, tmp_path, registers):
+def test_overdue_lists_are_written_one_workbook_per_store_in_folders_beside_the_workbook(office_book, tmp_path,
+                                                                                          registers):
     book = BookDouble(office_book)
-    settings(book, input_dir=str(stores_folder(tmp_path, registers)), as_of="2026-11-05",
-             output_dir=str(tmp_path / "lists"))
+    stores_folder(tmp_path, registers)
+    settings(book, input_dir="2026-10", as_of="2026-11-05", output_dir="lists")  # relative to the workbook
     written = buttons.run_office(book, "overdue")
+    assert {p.parent for p in written} == {tmp_path / "lists"}
     assert sorted(p.name for p in written) == ["S001_一店_逾期清单_2026-11-05.xlsx", "S002_二店_逾期清单_2026-11-05.xlsx"]
     assert [book.cell(OFFICE_SHEET, f"B{r}").value for r in (16, 17)] == [str(p) for p in written]
 

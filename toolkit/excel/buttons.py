@@ -360,11 +360,13 @@ def _month(value: object, as_of: dt.date) -> pd.Period:
         raise ButtonError(f"统计月份「{_text(value)}」不是月份（如 2026-10）/ month is not YYYY-MM") from None
 
 
-def _folder(value: object, what_zh: str, what_en: str, must_exist: bool) -> Path | None:
+def _folder(value: object, here: Path, what_zh: str, what_en: str, must_exist: bool) -> Path | None:
+    """A folder setting; a relative one is taken from the workbook's own folder (Excel's working folder
+    is not something staff can see)."""
     text = _text(value)
     if not text:
         return None
-    folder = Path(text).expanduser()
+    folder = here / Path(text).expanduser()
     if must_exist and not folder.is_dir():
         raise ButtonError(f"{what_zh}不存在：{text} / {what_en} does not exist")
     return folder
@@ -375,12 +377,13 @@ def run_office(book: Book, job: str) -> list[Path]:
     progress and the written files go back into the sheet."""
     settings = office_settings(book)
     here = Path(book.fullname).parent
-    input_dir = _folder(settings["input_dir"], "输入文件夹", "the input folder", must_exist=True)
-    config, registers = _registers(here, _text(settings["config"]) or None)
+    input_dir = _folder(settings["input_dir"], here, "输入文件夹", "the input folder", must_exist=True)
+    config_text = _text(settings["config"])
+    config, registers = _registers(here, str(here / Path(config_text).expanduser()) if config_text else None)
     input_dir = input_dir or config.input_dir
     if input_dir is None:
         raise ButtonError("请填写输入文件夹 / fill in the input folder")
-    out_dir = _folder(settings["output_dir"], "输出文件夹", "the output folder", must_exist=False) \
+    out_dir = _folder(settings["output_dir"], here, "输出文件夹", "the output folder", must_exist=False) \
         or config.output_dir or here
     as_of = _day(settings["as_of"])
     status = _office_status(book)
