@@ -352,6 +352,52 @@ def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_b
         console.print(f"工作簿 / workbook: {path}")
 
 
+@main.command("export")
+@click.argument("input_dir", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="写出文件的文件夹 / folder for the exported files.")
+@click.option("--format", "formats", default="csv", show_default=True,
+              help="csv, parquet, jsonl（可用逗号分隔多个）/ comma-separated formats.")
+@click.option("--encoding", type=click.Choice(["utf-8-sig", "gb18030"]), default="utf-8-sig", show_default=True,
+              help="CSV 编码：utf-8-sig（Excel 可直接打开）或 gb18030（旧系统）/ CSV encoding.")
+@click.option("--register", "register_ids", multiple=True, help="只导出这些登记表（默认全部）/ registers to export.")
+@click.option("--year", "reference_year", type=int, default=None,
+              help="未写年份的日期按此年份读取 / year for dates typed without one.")
+@click.option("--jobs", type=int, default=None, help="并行进程数 / worker processes.")
+@_config_option
+@pass_context
+def export_cmd(ctx: Context, input_dir: Path | None, out_dir: Path, formats: str, encoding: str,
+               register_ids: tuple[str, ...], reference_year: int | None, jobs: int | None) -> None:
+    """Export every register's accepted records under INPUT_DIR (English keys, real types) with a datapackage.json.
+
+    Exit code: 0 written, 2 no workbook could be read.
+    """
+    from .export import FORMATS
+    from .jobs import export_run
+
+    chosen = [f.strip() for f in formats.split(",") if f.strip()]
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise click.BadParameter(f"{', '.join(unknown) or formats!r}: 可用 / use {', '.join(FORMATS)}",
+                                 param_hint="--format")
+    for reg_id in register_ids:
+        ctx.register(reg_id)
+    folder = _input_dir(ctx, input_dir)
+    with _progress_bar(False) as progress:
+        run = export_run(folder, ctx.registers, ctx.config, out_dir, chosen, encoding, list(register_ids) or None,
+                         reference_year, jobs, progress)
+    console = _console()
+    for reg_id, paths in run.written.items():
+        rows = len(run.result.records[reg_id])
+        console.print(f"{ctx.registers[reg_id].name_zh} ({reg_id}): {rows} 行 / rows → "
+                      + ", ".join(p.name for p in paths))
+    rejected = len(run.result.rejected)
+    console.print(f"拒收 {rejected} 行未导出（见 taizhang consolidate 的「问题数据」）/ {rejected} rejected rows not exported")
+    console.print(f"数据包说明 / data package: {run.package}")
+    if not any(f.status == "ok" for f in run.result.files):
+        sys.exit(2)
+
+
 @main.group("excel")
 def excel_cmd() -> None:
     """Excel 按钮：生成宏工作簿，设置与检查本机 / the macro workbooks and this machine's setup."""

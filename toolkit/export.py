@@ -119,7 +119,10 @@ def write_jsonl(path: Path, frame: pd.DataFrame, register: Register) -> Path:
     """One JSON object per record; dates and times as ISO text, numbers as numbers, empty cells as null."""
     table = _as_text_table(frame, register, neutralise=False)
     with atomic_path(path) as tmp:
-        table.to_json(tmp, orient="records", lines=True, force_ascii=False)
+        if table.empty:  # pandas would write one empty line, which is no JSON
+            tmp.write_bytes(b"")
+        else:
+            table.to_json(tmp, orient="records", lines=True, force_ascii=False)
     return path
 
 
@@ -180,11 +183,12 @@ def write_datapackage(out_dir: Path, registers: dict[str, Register], written: di
             if fmt == "csv":
                 resource["encoding"] = ENCODINGS[encoding]
                 resource["dialect"] = {"delimiter": ",", "lineTerminator": "\r\n", "header": True}
-            elif fmt == "jsonl":
-                resource["format"] = "ndjson"
+            elif fmt == "parquet":  # described, though not every Frictionless reader opens Parquet
                 resource["profile"] = "data-resource"
             resources.append(resource)
-    package = {"name": name, "profile": "tabular-data-package", "resources": resources}
+    tabular = all(r["profile"] == "tabular-data-resource" for r in resources)
+    package = {"name": name, "profile": "tabular-data-package" if tabular else "data-package",
+               "resources": resources}
     path = out_dir / "datapackage.json"
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(package, ensure_ascii=False, indent=2), encoding="utf-8")

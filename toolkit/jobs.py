@@ -68,3 +68,26 @@ def overdue_run(
         written = write_overdue_books(out_dir or config.output_dir or Path("."), lists,
                                       result.all_stores(config), split_by)
     return OverdueRun(result, lists, written)
+
+
+@dataclass
+class ExportRun:
+    result: Consolidation
+    written: dict[str, list[Path]]
+    package: Path
+
+
+def export_run(
+    folder: Path, registers: dict[str, Register], config: Config, out_dir: Path, formats: list[str],
+    encoding: str = "utf-8-sig", register_ids: list[str] | None = None, reference_year: int | None = None,
+    jobs: int | None = None, progress: Progress | None = None,
+) -> ExportRun:
+    """Consolidate ``folder`` and export each register's accepted records to ``out_dir`` with a datapackage.json."""
+    from .export import export_register, write_datapackage
+
+    result = consolidate(folder, registers, config, reference_year, jobs, progress)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    chosen = register_ids or list(registers)
+    written = {reg_id: export_register(out_dir, result.records[reg_id], registers[reg_id], formats, encoding)
+               for reg_id in chosen}
+    return ExportRun(result, written, write_datapackage(out_dir, registers, written, encoding))
