@@ -361,16 +361,21 @@ def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_b
 @click.option("--encoding", type=click.Choice(["utf-8-sig", "gb18030"]), default="utf-8-sig", show_default=True,
               help="CSV 编码：utf-8-sig（Excel 可直接打开）或 gb18030（旧系统）/ CSV encoding.")
 @click.option("--register", "register_ids", multiple=True, help="只导出这些登记表（默认全部）/ registers to export.")
+@click.option("--database", default=None,
+              help="同时写入数据库：SQLite 文件路径，或 postgresql+psycopg://… / mysql+pymysql://… 网址 "
+                   "/ also load into a database: an SQLite file, or a SQLAlchemy URL.")
 @click.option("--year", "reference_year", type=int, default=None,
               help="未写年份的日期按此年份读取 / year for dates typed without one.")
 @click.option("--jobs", type=int, default=None, help="并行进程数 / worker processes.")
 @_config_option
 @pass_context
 def export_cmd(ctx: Context, input_dir: Path | None, out_dir: Path, formats: str, encoding: str,
-               register_ids: tuple[str, ...], reference_year: int | None, jobs: int | None) -> None:
-    """Export every register's accepted records under INPUT_DIR (English keys, real types) with a datapackage.json.
+               register_ids: tuple[str, ...], database: str | None, reference_year: int | None,
+               jobs: int | None) -> None:
+    """Export every register's accepted records under INPUT_DIR (English keys, real types) with a datapackage.json,
+    and with --database load them (upserts: a rerun updates rather than duplicates).
 
-    Exit code: 0 written, 2 no workbook could be read.
+    Exit code: 0 done, 1 a register could not be loaded into the database, 2 no workbook could be read.
     """
     from .export import FORMATS
     from .jobs import export_run
@@ -394,8 +399,23 @@ def export_cmd(ctx: Context, input_dir: Path | None, out_dir: Path, formats: str
     rejected = len(run.result.rejected)
     console.print(f"拒收 {rejected} 行未导出（见 taizhang consolidate 的「问题数据」）/ {rejected} rejected rows not exported")
     console.print(f"数据包说明 / data package: {run.package}")
+    failed = False
+    if database:
+        from .database import load_records
+
+        url = database if "://" in database else f"sqlite:///{Path(database).resolve()}"
+        for loaded in load_records(url, run.result.records, ctx.registers, list(register_ids) or None):
+            if loaded.error:
+                failed = True
+                console.print(f"[red]数据库 / database {loaded.table}: 未写入 / not loaded: {loaded.error}[/]")
+                continue
+            console.print(f"数据库 / database {loaded.table}: {loaded.loaded} 行写入或更新 / rows upserted"
+                          + (f"，{len(loaded.not_loaded)} 行编号不完整未写入 / rows without a complete key"
+                             if len(loaded.not_loaded) else ""))
     if not any(f.status == "ok" for f in run.result.files):
         sys.exit(2)
+    if failed:
+        sys.exit(1)
 
 
 @main.group("excel")

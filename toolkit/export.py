@@ -34,6 +34,8 @@ def export_frame(records: pd.DataFrame, register: Register) -> pd.DataFrame:
         values = records[f.key] if f.key in records else pd.Series(pd.NA, index=records.index)
         if f.type == "date":
             values = pd.to_datetime(values).dt.normalize()
+        elif f.type == "datetime":
+            values = pd.to_datetime(values)
         elif f.type == "time":
             minutes = pd.to_numeric(values).astype("Float64")
             values = pd.to_timedelta(minutes.astype("float64"), unit="min")
@@ -41,7 +43,7 @@ def export_frame(records: pd.DataFrame, register: Register) -> pd.DataFrame:
             values = pd.to_numeric(values).astype("Int64")
         elif f.type == "decimal":
             values = pd.to_numeric(values).astype("Float64")
-        elif f.type != "datetime":
+        else:
             values = values.astype("string")
         out[f.key] = values
     return out.reset_index(drop=True)
