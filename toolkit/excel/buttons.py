@@ -19,8 +19,8 @@ import python_calamine as calamine
 from ..check import summary_zh
 from ..config import Config, ConfigError, Store, company_registers, find_config
 from ..definitions import DefinitionError, Register
+from ..jobs import export_run, overdue_run
 from ..jobs import monthly_summary as run_monthly_summary
-from ..jobs import overdue_run
 from ..reader import read_workbook
 from ..statistics import month_of
 from ..validate import validate_sheets
@@ -87,9 +87,9 @@ def send_email() -> None:
 
 
 def export_data() -> None:
-    """导出: not yet available; says so in the status cell."""
+    """导出: CSV (UTF-8 with BOM) and Parquet of every register, with datapackage.json, as taizhang export does."""
     book = caller()
-    _office_status(book).value = not_yet("导出", "taizhang export")
+    _report_failure(_office_status(book), lambda: run_office(book, "export"))
 
 
 def not_yet(button: str, command: str) -> str:
@@ -373,8 +373,9 @@ def _folder(value: object, here: Path, what_zh: str, what_en: str, must_exist: b
 
 
 def run_office(book: Book, job: str) -> list[Path]:
-    """月度汇总 (``summary``) or 逾期清单 (``overdue``, one workbook per store) with the sheet's settings;
-    progress and the written files go back into the sheet."""
+    """月度汇总 (``summary``), 逾期清单 (``overdue``, one workbook per store) or 导出 (``export``: CSV and Parquet
+    with datapackage.json in 导出_<as-of date>) with the sheet's settings; progress and what was written go
+    back into the sheet."""
     settings = office_settings(book)
     here = Path(book.fullname).parent
     input_dir = _folder(settings["input_dir"], here, "输入文件夹", "the input folder", must_exist=True)
@@ -405,16 +406,21 @@ def run_office(book: Book, job: str) -> list[Path]:
         run = run_monthly_summary(input_dir, registers, config, as_of, month, out_dir / f"台账汇总_{month}.xlsx",
                                   progress=progress)
         result, lists, written = run.result, run.lists, [run.output]
-    else:
+    elif job == "overdue":
         over = overdue_run(input_dir, registers, config, as_of, out_dir=out_dir, split_by="store", progress=progress)
         result, lists, written = over.result, over.lists, over.written
+    else:
+        exported = export_run(input_dir, registers, config, out_dir / f"导出_{as_of:%Y-%m-%d}", ["csv", "parquet"],
+                              reference_year=as_of.year, progress=progress)
+        result, lists = exported.result, None
+        written = [exported.package.parent]
     files = result.files
     accepted = sum(f.rows_accepted for f in files)
     rejected = sum(f.rows_rejected for f in files)
     unusable = [f for f in files if f.status == "unusable"]
     seconds = (dt.datetime.now() - started).total_seconds()
-    status.value = (f"{_now()} 完成（{seconds:.0f} 秒）：{len(files)} 个文件，{accepted} 行接收，{rejected} 行拒收，"
-                    f"逾期 {len(lists.items)} 项，即将到期 {len(lists.due_soon)} 项"
+    status.value = (f"{_now()} 完成（{seconds:.0f} 秒）：{len(files)} 个文件，{accepted} 行接收，{rejected} 行拒收"
+                    + (f"，逾期 {len(lists.items)} 项，即将到期 {len(lists.due_soon)} 项" if lists else "")
                     + (f"；{len(unusable)} 个文件无法使用（见下）" if unusable else ""))
     lines = [["写出", str(p), ""] for p in written]
     lines += [["无法使用", f.display, f.message] for f in unusable]
