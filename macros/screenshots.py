@@ -24,11 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.book_double import BookDouble  # noqa: E402
+from toolkit.annotate import RESULT_SHEET  # noqa: E402
 from toolkit.config import Config, company_registers  # noqa: E402
 from toolkit.demo import write_demo  # noqa: E402
 from toolkit.excel import buttons  # noqa: E402
 from toolkit.excel.build import build_workbooks  # noqa: E402
-from toolkit.excel.layout import OFFICE_BOOK, OFFICE_SETTINGS, OFFICE_SHEET, RESULT_SHEET, STORE_BOOK  # noqa: E402
+from toolkit.excel.layout import OFFICE_BOOK, OFFICE_SETTINGS, OFFICE_SHEET, STORE_BOOK  # noqa: E402
 
 
 def soffice(args: list[str], profile: Path) -> None:

@@ -16,9 +16,10 @@ import python_calamine as calamine
 
 from tests.book_double import BookDouble
 from tests.conftest import complaint
+from toolkit.annotate import RESULT_SHEET
 from toolkit.excel import buttons
 from toolkit.excel.build import build_office_workbook, build_store_workbook, read_macros
-from toolkit.excel.layout import OFFICE_SHEET, OVERDUE_SHEET, RESULT_SHEET, STATUS_CELL
+from toolkit.excel.layout import OFFICE_SHEET, OVERDUE_SHEET, STATUS_CELL
 from toolkit.template import write_register_workbook
 
 COMPLAINTS = "客户投诉登记表"

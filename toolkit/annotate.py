@@ -20,7 +20,8 @@ from .files import atomic_path
 from .reader import ANNOTATED_SUFFIX, WorkbookRead
 
 RESULT_SHEET = "校验结果"
-FILLS = {"error": PatternFill("solid", fgColor="FFC7CE"), "warning": PatternFill("solid", fgColor="FFEB9C")}
+FILL_COLOURS = {"error": "FFC7CE", "warning": "FFEB9C"}  # a bad cell's fill, by the worst finding on it
+FILLS = {severity: PatternFill("solid", fgColor=colour) for severity, colour in FILL_COLOURS.items()}
 SEVERITY_ZH = {"error": "错误", "warning": "警告"}
 
 

@@ -8,14 +8,13 @@ workbook, updates rows instead of adding them again, and a failure leaves that r
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 import pandas as pd
 import sqlalchemy as sa
 
 from .definitions import Field, Register
-from .export import export_frame
+from .export import clock, export_frame
 from .records import SOURCE_COLUMNS, key_complete
 
 CHUNK = 1000
@@ -61,11 +60,9 @@ def _python_rows(frame: pd.DataFrame, register: Register) -> list[dict]:
         if kind == "date":
             converted = values.dt.date
         elif kind == "datetime":
-            converted = values.dt.to_pydatetime() if len(values) else values
-            converted = pd.Series(converted, index=values.index, dtype=object)
+            converted = values.astype(object)  # pandas Timestamps are datetimes
         elif kind == "time":
-            seconds = values.dt.total_seconds()
-            converted = seconds.map(lambda s: None if pd.isna(s) else (dt.datetime.min + dt.timedelta(seconds=round(s))).time())
+            converted = clock(values).dt.time
         elif column == "source_row" or kind == "integer":
             converted = values.astype("Int64").astype(object)
         elif kind == "decimal":

@@ -49,6 +49,11 @@ def export_frame(records: pd.DataFrame, register: Register) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def clock(times: pd.Series) -> pd.Series:
+    """Times of day (durations since midnight) as date-times on 1970-01-01, to format or take ``.dt.time`` from."""
+    return pd.Timestamp(0) + times.dt.round("s")
+
+
 def _neutralised(text: pd.Series) -> pd.Series:
     """Text cells that a spreadsheet would run as a formula get a leading apostrophe (OWASP's advice)."""
     risky = text.str.startswith(FORMULA_STARTS).fillna(False)
@@ -66,13 +71,8 @@ def _as_text_table(frame: pd.DataFrame, register: Register, neutralise: bool) ->
         elif kind == "datetime":
             out[column] = values.dt.strftime("%Y-%m-%dT%H:%M:%S").astype("string")
         elif kind == "time":
-            seconds = values.dt.total_seconds().round()
-            text = (seconds // 3600).astype("Int64").astype("string").str.zfill(2) + ":" + \
-                ((seconds % 3600) // 60).astype("Int64").astype("string").str.zfill(2) + ":" + \
-                (seconds % 60).astype("Int64").astype("string").str.zfill(2)
-            out[column] = text
-        elif neutralise and (kind in TABLE_TYPES and TABLE_TYPES[kind] == "string" or column in SOURCE_COLUMNS) \
-                and column != "source_row":
+            out[column] = clock(values).dt.strftime("%H:%M:%S").astype("string")
+        elif neutralise and pd.api.types.is_string_dtype(values):
             out[column] = _neutralised(values.astype("string"))
     return out
 

@@ -60,7 +60,8 @@ def overdue_run(
     out_dir: Path | None = None, split_by: str | None = None, jobs: int | None = None,
     progress: Progress | None = None,
 ) -> OverdueRun:
-    """Overdue and due-soon items as of a day; with ``out_dir`` or ``split_by``, their workbooks too."""
+    """Overdue and due-soon items as of a day (``folder`` may also be one workbook); with ``out_dir`` or
+    ``split_by``, their workbooks too."""
     result = consolidate(folder, registers, config, as_of.year, jobs, progress)
     lists = overdue_lists(result.records, registers, as_of, soon_days if soon_days is not None else config.soon_days)
     written: list[Path] = []

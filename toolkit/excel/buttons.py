@@ -8,20 +8,19 @@ Reading is never done through Excel: the saved file is read by the package's rea
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import python_calamine as calamine
 
+from ..annotate import FILL_COLOURS, RESULT_SHEET, SEVERITY_ZH
 from ..check import summary_zh
 from ..config import Config, ConfigError, Store, company_registers, find_config
 from ..definitions import DefinitionError, Register
 from ..jobs import export_run, overdue_run
 from ..jobs import monthly_summary as run_monthly_summary
-from ..reader import read_workbook
+from ..reader import column_letter, read_workbook
 from ..statistics import month_of
 from ..validate import validate_sheets
 from .book import Book, Range, Sheet, caller
@@ -32,14 +31,12 @@ from .layout import (
     OFFICE_SHEET,
     OFFICE_STATUS_CELL,
     OVERDUE_SHEET,
-    RESULT_SHEET,
     STATUS_CELL,
 )
 
 MARK = "【taizhang】"  # starts every note the checks write, so that the next check removes only its own
 KEPT_NOTE = "\n———— 原批注 / earlier note ————\n"  # a staff note on a marked cell is kept after ours
-FILLS = {"error": (255, 199, 206), "warning": (255, 235, 156)}
-SEVERITY_ZH = {"error": "错误", "warning": "警告"}
+FILLS = {severity: tuple(bytes.fromhex(colour)) for severity, colour in FILL_COLOURS.items()}  # as xlwings' RGB
 RESULT_HEADER = ["工作表", "行", "列", "字段", "级别", "问题", "Problem", "填写的值", "位置"]
 RESULT_WIDTHS = (18, 6, 5, 16, 6, 56, 56, 20, 14)
 MARK_LIMIT = 2000  # cells marked one by one through Excel; every finding is listed in 校验结果 regardless
@@ -191,17 +188,20 @@ def _as_typed(row: list) -> list:
     return [v if isinstance(v, Formula) or not isinstance(v, str) or not v else "'" + v for v in row]
 
 
-def previous_results(path: Path) -> list[list]:
-    """The rows of the 校验结果 sheet as saved (sheet, row, column, … per finding)."""
+def _saved_sheet(path: Path, name: str) -> list[list]:
+    """The rows of one sheet of the saved workbook (none if it has no such sheet): what the buttons wrote
+    last time, read from the file rather than through Excel."""
     book = calamine.CalamineWorkbook.from_path(str(path))
     try:
-        if RESULT_SHEET not in book.sheet_names:
-            return []
-        rows = book.get_sheet_by_name(RESULT_SHEET).to_python(skip_empty_area=False)
+        return book.get_sheet_by_name(name).to_python(skip_empty_area=False) if name in book.sheet_names else []
     finally:
         book.close()
+
+
+def previous_results(path: Path) -> list[list]:
+    """The rows of the 校验结果 sheet as saved (sheet, row, column, … per finding)."""
     out = []
-    for row in rows[2:]:
+    for row in _saved_sheet(path, RESULT_SHEET)[2:]:
         row = list(row) + [""] * (len(RESULT_HEADER) - len(row))
         if row[0] and isinstance(row[1], int | float) and row[1]:
             out.append([str(row[0]), int(row[1]), str(row[2] or "A"), *[str(v) for v in row[3:8]]])
@@ -258,10 +258,10 @@ def _sheet(book: Book, name: str) -> Sheet:
 def _write_table(sheet: Sheet, title: str, header: list[str], rows: list[list], clear_rows: int,
                  widths: tuple[int, ...]) -> None:
     last = max(clear_rows, len(rows)) + 3
-    sheet[f"A1:{chr(ord('A') + len(header) - 1)}{last}"].clear_contents()
+    sheet[f"A1:{column_letter(len(header) - 1)}{last}"].clear_contents()
     sheet["A1"].value = [_as_typed([title] + [""] * (len(header) - 1)), _as_typed(header), *map(_as_typed, rows)]
     for i, width in enumerate(widths):
-        sheet[f"{chr(ord('A') + i)}1"].column_width = width
+        sheet[f"{column_letter(i)}1"].column_width = width
 
 
 def _link(sheet: str, row: int, column: str) -> str:
@@ -283,13 +283,10 @@ def write_store_overdue(book: Book, as_of: dt.date | None = None) -> str:
     path = _saved(book)
     config, registers = _registers(path.parent)
     as_of = as_of or dt.date.today()
-    with tempfile.TemporaryDirectory(prefix="taizhang-") as folder:
-        copy = Path(folder) / path.name
-        shutil.copyfile(path, copy)
-        # a workbook without its store's code (a fresh 门店登记.xlsm) is still this one store
-        this_store = Store("本店", "本店", paths=("*",))
-        config = replace(config, stores={**config.stores, this_store.code: this_store})
-        run = overdue_run(Path(folder), registers, config, as_of, jobs=1)
+    # a workbook without its store's code (a fresh 门店登记.xlsm) is still this one store
+    this_store = Store("本店", "本店", paths=("*",))
+    config = replace(config, stores={**config.stores, this_store.code: this_store})
+    run = overdue_run(path, registers, config, as_of, jobs=1)
     unusable = [f for f in run.result.files if f.status != "ok"]
     if unusable:
         raise ButtonError(unusable[0].message)
@@ -300,7 +297,7 @@ def write_store_overdue(book: Book, as_of: dt.date | None = None) -> str:
                          int(item.days_overdue), item.source_sheet, int(item.source_row),
                          _link(item.source_sheet, int(item.source_row), "A")])
     sheet = _sheet(book, OVERDUE_SHEET)
-    earlier = _sheet_rows(path, OVERDUE_SHEET)
+    earlier = len(_saved_sheet(path, OVERDUE_SHEET))
     overdue, soon = len(run.lists.items), len(run.lists.due_soon)
     text = f"截至 {as_of:%Y-%m-%d}：逾期 {overdue} 项，即将到期 {soon} 项"
     _write_table(sheet, f"本店逾期 {text}", OVERDUE_HEADER, rows, earlier, (8, 14, 16, 10, 9, 22, 16, 8, 16, 6, 12))
@@ -308,14 +305,6 @@ def write_store_overdue(book: Book, as_of: dt.date | None = None) -> str:
         status.value = f"{_now()} {text}（见「本店逾期」）"
     sheet.activate()
     return text
-
-
-def _sheet_rows(path: Path, name: str) -> int:
-    book = calamine.CalamineWorkbook.from_path(str(path))
-    try:
-        return len(book.get_sheet_by_name(name).to_python()) if name in book.sheet_names else 0
-    finally:
-        book.close()
 
 
 # ---- the head-office workbook ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 STORE_BOOK = "门店登记.xlsm"
 OFFICE_BOOK = "总部汇总.xlsm"
 
-RESULT_SHEET = "校验结果"  # the store workbook's list of findings, with links to the cells
+# the 校验结果 sheet is annotate.RESULT_SHEET, the same as in annotated copies
 OVERDUE_SHEET = "本店逾期"  # the store's overdue and due-soon items
 OFFICE_SHEET = "总部汇总"
 
