@@ -136,6 +136,11 @@ class Consolidation:
             stores.setdefault(code, store.name)
         return dict(sorted(stores.items()))
 
+    def sheet_registers(self) -> pd.DataFrame:
+        """Which register each read sheet held (file, sheet, register): findings name a file and sheet only."""
+        return pd.DataFrame([(e.display, s.sheet, s.register) for e in self.files for s in e.sheets],
+                            columns=["file", "sheet", "register"])
+
     def manifest(self, output: Path | str | None = None) -> dict:
         return {"files": [f.manifest() for f in self.files], "output": str(output) if output else None}
 

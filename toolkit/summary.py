@@ -75,10 +75,8 @@ def _figure_text(figures: dict[str, tuple[object, str]]) -> str:
 def overview_rows(result: Consolidation, lists: OverdueLists, month: pd.Period | None,
                   config: Config | None = None) -> list[OverviewRow]:
     """Per register × store, then a subtotal per register (store code "小计")."""
-    sheet_register = pd.DataFrame([(e.display, s.sheet, s.register) for e in result.files for s in e.sheets],
-                                  columns=["file", "sheet", "register"])
     findings = result.findings
-    warnings = findings[findings["severity"] == "warning"].merge(sheet_register, on=["file", "sheet"])
+    warnings = findings[findings["severity"] == "warning"].merge(result.sheet_registers(), on=["file", "sheet"])
     warn_counts = warnings.groupby(["register", "store_code"]).size()
     rejected = result.rejected.groupby(["register", "store_code"]).size()
     overdue = lists.items.groupby(["register", "store_code"]).size()
