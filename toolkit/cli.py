@@ -418,6 +418,96 @@ def export_cmd(ctx: Context, input_dir: Path | None, out_dir: Path, formats: str
         sys.exit(1)
 
 
+@main.command("email")
+@click.argument("input_dir", required=False, type=click.Path(path_type=Path))
+@click.option("--month", default=None, help="统计月份 YYYY-MM，默认截止日期的上一个月 / the month reported on.")
+@click.option("--as-of", "as_of", default=None, help="逾期按此日期计算，默认今天 / overdue as of this date.")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="附件工作簿和发送记录的文件夹，默认 [paths] output / folder for the workbooks and the send log.")
+@click.option("--per-store", is_flag=True, help="同时给每家门店的店长发本店逾期清单 / also send each store its list.")
+@click.option("--store", "stores", multiple=True, help="只发这些门店（门店编号）/ only these stores (with --per-store).")
+@click.option("--to", "to", multiple=True, help="汇总发给这些地址，代替 [email] management / send the summary here.")
+@click.option("--no-summary", is_flag=True, help="不发月度汇总 / do not send the summary.")
+@click.option("--mask/--no-mask", default=None,
+              help="附件脱敏；默认只对公司域名以外的门店邮箱脱敏 / mask sensitive fields (default: per-store "
+                   "letters to addresses outside the company domain).")
+@click.option("--dry-run", is_flag=True, help="不发送，写出 .eml 文件 / write .eml files instead of sending.")
+@click.option("--resend", is_flag=True, help="已发送过的也再发一次 / send again what the log says was sent.")
+@click.option("--save-password", is_flag=True, help="把 SMTP 密码/授权码存入系统钥匙串 / keep the password in the "
+              "system keyring, then stop.")
+@click.option("--jobs", type=int, default=None, help="并行进程数 / worker processes.")
+@_config_option
+@pass_context
+def email_cmd(ctx: Context, input_dir: Path | None, month: str | None, as_of: str | None, out_dir: Path | None,
+              per_store: bool, stores: tuple[str, ...], to: tuple[str, ...], no_summary: bool, mask: bool | None,
+              dry_run: bool, resend: bool, save_password: bool, jobs: int | None) -> None:
+    """Email the month's summary workbook to management and (--per-store) each store its overdue list.
+
+    Exit code: 0 every letter sent (or sent before), 1 a letter was not sent, 2 nothing could be sent
+    (settings, password, no recipients, no readable workbook).
+    """
+    from .jobs import email_run
+    from .mail.post import STATUS_ZH
+    from .mail.settings import MailError, smtp_password
+    from .mail.settings import save_password as keep
+    from .statistics import month_of
+
+    settings = ctx.config.email
+    console = _console()
+    try:
+        if save_password:
+            settings.check_server()
+            keep(settings, click.prompt(f"{settings.username or settings.from_address} @ {settings.host} 的密码或授权码 "
+                                        "/ password or authorization code", hide_input=True,
+                                        confirmation_prompt=True))
+            console.print("已存入系统钥匙串 / kept in the system keyring")
+            return
+        password = None
+        if not dry_run:
+            settings.check_server()
+            password = smtp_password(settings)
+    except MailError as e:
+        console.print(f"[red]{e.zh}[/]\n{e.en}")
+        sys.exit(2)
+    if no_summary and not per_store:
+        raise click.UsageError("--no-summary 需与 --per-store 一起用 / --no-summary needs --per-store")
+    if not no_summary and not (to or settings.management):
+        raise click.UsageError("没有汇总收件人：在 taizhang.toml 的 [email] management 中设置，或用 --to / "
+                               "no summary recipients: set [email] management in taizhang.toml, or use --to")
+    folder = _input_dir(ctx, input_dir)
+    day = _as_of(as_of)
+    try:
+        period = month_of(month, day)
+    except ValueError:
+        raise click.BadParameter(f"{month!r} 不是月份（如 2026-10）/ is not a month (e.g. 2026-10)") from None
+    with _progress_bar(False) as progress:
+        run = email_run(folder, ctx.registers, ctx.config, day, period, out_dir or ctx.config.output_dir or Path("."),
+                        summary=not no_summary, per_store=per_store, stores=list(stores) or None,
+                        to=list(to) or None, mask=mask, dry_run=dry_run, resend=resend, password=password, jobs=jobs,
+                        progress=progress)
+    if not any(f.status == "ok" for f in run.result.files):
+        console.print("[red]没有可读取的工作簿，未发送 / no workbook could be read: nothing sent[/]")
+        sys.exit(2)
+    table = Table(title=f"邮件 / email {period}" + ("（试运行 / dry run）" if dry_run else ""))
+    for column in ("收件人 / to", "内容 / what", "结果 / result", "说明 / detail"):
+        table.add_column(column)
+    for o in run.outcomes:
+        what = "月度汇总" if o.letter.kind == "summary" else f"{o.letter.store_code} 逾期清单"
+        what += "（脱敏）" if o.letter.masked else ""
+        detail = o.detail_zh or (str(o.eml) if o.eml else "") or (f"{o.attempts} 次 / attempts" if o.attempts > 1 else "")
+        detail += "；附件已压缩 / zipped" if o.zipped else ""
+        colour = "green" if o.delivered else "red"
+        table.add_row(f"{o.letter.to[0]} <{o.letter.to[1]}>", what, f"[{colour}]{STATUS_ZH[o.status]} {o.status}[/]",
+                      detail)
+    console.print(table)
+    counts = {s: sum(o.status == s for o in run.outcomes) for s in STATUS_ZH}
+    console.print("，".join(f"{STATUS_ZH[s]} {n}" for s, n in counts.items() if n) + f" / {counts}")
+    console.print(f"附件 / workbooks: {run.outbox}；" + ("试运行不写发送记录 / a dry run is not logged" if dry_run
+                                                        else f"发送记录 / send log: {run.log}"))
+    if not all(o.delivered for o in run.outcomes):
+        sys.exit(1)
+
+
 @main.group("excel")
 def excel_cmd() -> None:
     """Excel 按钮：生成宏工作簿，设置与检查本机 / the macro workbooks and this machine's setup."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .definitions import Duration, Register, load_registers
+from .mail.settings import DEFAULT_PASSWORD_ENV, PROVIDERS, SECURITY, EmailSettings, recipients
 
 CONFIG_NAME = "taizhang.toml"
 
@@ -47,6 +48,7 @@ class Config:
     input_dir: Path | None = None
     output_dir: Path | None = None
     soon_days: int = 3
+    email: EmailSettings = field(default_factory=EmailSettings)
     rules: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # register -> deadline -> change
 
     def store_for_path(self, relative: str) -> Store | None:
@@ -130,7 +132,7 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(path, "-", "配置文件不存在", "no such configuration file") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(path, "-", f"TOML 格式错误: {e}", f"not valid TOML: {e}") from None
-    _known(path, doc, {"company", "stores", "paths", "consolidate", "rules"}, "")
+    _known(path, doc, {"company", "stores", "paths", "consolidate", "rules", "email"}, "")
     base = path.parent
     config = Config(path=path)
     company = doc.get("company", {})
@@ -173,12 +175,66 @@ def load_config(path: Path | str) -> Config:
     if not isinstance(soon, int) or isinstance(soon, bool) or not 0 <= soon <= 60:
         raise ConfigError(path, "consolidate.soon_days", "应为 0–60 的整数", "expected a whole number 0–60")
     config.soon_days = soon
+    config.email = _email(path, doc.get("email", {}))
     rules = doc.get("rules", {})
     _known(path, rules, set(rules) if isinstance(rules, dict) else set(), "rules")
     for reg_id, table in rules.items():
         _known(path, table, set(table) if isinstance(table, dict) else set(), f"rules.{reg_id}")
     config.rules = rules
     return config
+
+
+EMAIL_KEYS = {"provider", "host", "port", "security", "username", "sender", "sender_name", "password_env",
+              "management", "max_size_mb", "retries", "retry_seconds", "timeout_seconds", "ca_file", "top_items"}
+
+
+def _number(path: Path, table: dict, key: str, default: float, low: float, high: float, whole: bool = False) -> float:
+    value = table.get(key, default)
+    kinds = int if whole else (int, float)
+    if not isinstance(value, kinds) or isinstance(value, bool) or not low <= value <= high:
+        raise ConfigError(path, f"email.{key}", f"应为 {low:g}–{high:g} 的{'整数' if whole else '数'}",
+                          f"expected a {'whole ' if whole else ''}number {low:g}–{high:g}")
+    return value
+
+
+def _email(path: Path, table: Any) -> EmailSettings:
+    """The [email] table; a password in it is refused, whatever its key."""
+    if isinstance(table, dict) and any("password" in key and key != "password_env" for key in table):
+        raise ConfigError(path, "email.password", "密码或授权码不能写在配置文件里：请用环境变量或系统钥匙串"
+                          "（taizhang email --save-password）", "the password must not be in the configuration "
+                          "file: use an environment variable or the system keyring (taizhang email --save-password)")
+    _known(path, table, EMAIL_KEYS, "email")
+    provider = _text(path, table, "provider", "email").lower()
+    if provider and provider not in PROVIDERS:
+        raise ConfigError(path, "email.provider", f"未知的邮件服务商（可用: {', '.join(PROVIDERS)}）",
+                          f"unknown provider (known: {', '.join(PROVIDERS)})")
+    preset = PROVIDERS.get(provider)
+    security = _text(path, table, "security", "email") or (preset.security if preset else "ssl")
+    if security not in SECURITY:
+        raise ConfigError(path, "email.security", f"应为 {' / '.join(SECURITY)}", f"expected {' / '.join(SECURITY)}")
+    default_port = preset.port if preset and security == preset.security else {"ssl": 465, "starttls": 587}.get(
+        security, 25)
+    management = table.get("management", [])
+    if isinstance(management, str):
+        management = [management]
+    if not isinstance(management, list) or not all(isinstance(m, str) for m in management):
+        raise ConfigError(path, "email.management", "应为邮箱地址列表", "expected a list of email addresses")
+    for entry in management:
+        if not recipients([entry]) or any("@" not in address for _, address in recipients([entry])):
+            raise ConfigError(path, "email.management", f"{entry!r} 不是电子邮箱", f"{entry!r} is not an email address")
+    ca_file = _text(path, table, "ca_file", "email")
+    return EmailSettings(
+        host=_text(path, table, "host", "email") or (preset.host if preset else ""),
+        port=int(_number(path, table, "port", default_port, 1, 65535, whole=True)), security=security,
+        username=_text(path, table, "username", "email"), sender=_text(path, table, "sender", "email"),
+        sender_name=_text(path, table, "sender_name", "email"),
+        password_env=_text(path, table, "password_env", "email") or DEFAULT_PASSWORD_ENV,
+        management=tuple(management), max_size_mb=float(_number(path, table, "max_size_mb", 20, 0.001, 1000)),
+        retries=int(_number(path, table, "retries", 3, 0, 10, whole=True)),
+        retry_seconds=float(_number(path, table, "retry_seconds", 5, 0, 600)),
+        timeout_seconds=float(_number(path, table, "timeout_seconds", 60, 1, 600)),
+        ca_file=path.parent / ca_file if ca_file else None,
+        top_items=int(_number(path, table, "top_items", 10, 0, 100, whole=True)), provider=provider)
 
 
 def find_config(explicit: Path | str | None, folder: Path | str = ".") -> Config:

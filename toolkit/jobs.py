@@ -92,3 +92,67 @@ def export_run(
     written = {reg_id: export_register(out_dir, result.records[reg_id], registers[reg_id], formats, encoding)
                for reg_id in chosen}
     return ExportRun(result, written, write_datapackage(out_dir, registers, written, encoding))
+
+
+@dataclass
+class EmailRun:
+    result: Consolidation
+    lists: OverdueLists
+    outcomes: list  # of mail.post.Outcome, in the order sent
+    outbox: Path  # the workbooks attached (and the .eml files of a dry run)
+    log: Path
+
+
+def email_run(
+    folder: Path, registers: dict[str, Register], config: Config, as_of: dt.date, month: pd.Period, out_dir: Path,
+    *, summary: bool = True, per_store: bool = False, stores: list[str] | None = None, to: list[str] | None = None,
+    mask: bool | None = None, dry_run: bool = False, resend: bool = False, password: str | None = None,
+    jobs: int | None = None, progress: Progress | None = None,
+) -> EmailRun:
+    """Consolidate ``folder``, write the month's workbooks into ``<out_dir>/邮件_<month>`` (masked where
+    required) and send them: the summary to management (``to`` or [email] management) and, with
+    ``per_store``, each store its overdue list. ``mask`` None masks per-store letters to addresses outside
+    the company domain only. With ``dry_run`` the messages are written as .eml files instead. When no
+    workbook could be read, nothing is written or sent."""
+    from .mail.letters import outside, store_letter, summary_letter
+    from .mail.post import deliver
+    from .mail.sender import Mailer
+    from .mail.sendlog import LOG_NAME, SendLog
+    from .mail.settings import recipients
+    from .mask import mask_consolidation, mask_lists
+
+    settings = config.email
+    result = consolidate(folder, registers, config, month.year, jobs, progress)
+    lists = overdue_lists(result.records, registers, as_of, config.soon_days)
+    outbox = out_dir / f"邮件_{month}"
+    letters = []
+    if not any(f.status == "ok" for f in result.files):  # nothing read: nothing worth sending
+        summary = per_store = False
+    if summary:
+        workbook = outbox / summary_path(Path(), month).name
+        shown, shown_lists = (mask_consolidation(result), mask_lists(lists, registers)) if mask else (result, lists)
+        write_summary(workbook, shown, shown_lists, month, config)
+        letters += [summary_letter(shown, shown_lists, month, config.company, person, workbook, bool(mask),
+                                   settings.top_items)
+                    for person in recipients(to if to is not None else settings.management)]
+    if per_store:
+        for code, name in result.all_stores(config).items():
+            if stores and code not in stores:
+                continue
+            store = config.stores.get(code)
+            address = store.email if store else ""
+            hidden = mask if mask is not None else outside(address, config.domain)
+            mine = lists.for_store(code)
+            mine = mask_lists(mine, registers) if hidden else mine
+            workbook = write_overdue_books(outbox, mine, {code: name}, "store")[0]
+            letters.append(store_letter(code, name, store.manager if store else "", address, mine, workbook,
+                                        hidden, settings.top_items))
+    log = SendLog(out_dir / LOG_NAME)
+    mailer = None if dry_run else Mailer(settings, password or "")
+    try:
+        outcomes = deliver(letters, settings, str(month), log, dry_run=outbox / "eml" if dry_run else None,
+                           resend=resend, mailer=mailer)
+    finally:
+        if mailer is not None:
+            mailer.close()
+    return EmailRun(result, lists, outcomes, outbox, log.path)
