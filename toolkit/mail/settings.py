@@ -120,17 +120,12 @@ def smtp_password(settings: EmailSettings, environ: Mapping[str, str] | None = N
     environ = os.environ if environ is None else environ
     if environ.get(settings.password_env):
         return environ[settings.password_env]
-    stored = None
     try:
         import keyring
-        from keyring.errors import KeyringError
-    except ImportError:
-        keyring = None
-    if keyring is not None:
-        try:
-            stored = keyring.get_password(KEYRING_SERVICE, settings.keyring_user)
-        except KeyringError:
-            stored = None
+
+        stored = keyring.get_password(KEYRING_SERVICE, settings.keyring_user)
+    except Exception:  # no keyring on this machine (a server without a desktop session): as if nothing stored
+        stored = None
     if stored:
         return stored
     hint = PROVIDERS.get(settings.provider)
@@ -144,12 +139,9 @@ def smtp_password(settings: EmailSettings, environ: Mapping[str, str] | None = N
 
 def save_password(settings: EmailSettings, password: str) -> None:
     """Keep the password in the system keyring (what ``taizhang email --save-password`` does)."""
-    try:
-        import keyring
-        from keyring.errors import KeyringError
-    except ImportError:
-        raise MailError("未安装 keyring：python3 -m pip install keyring", "keyring is not installed: "
-                        "python3 -m pip install keyring") from None
+    import keyring
+    from keyring.errors import KeyringError
+
     try:
         keyring.set_password(KEYRING_SERVICE, settings.keyring_user, password)
     except KeyringError as e:
