@@ -10,6 +10,7 @@ import email.policy
 import io
 import re
 import zipfile
+from pathlib import Path
 
 import keyring
 import keyring.backend
@@ -247,6 +248,14 @@ def test_a_store_outside_the_company_domain_gets_a_masked_list_and_mask_hides_ph
     default = send(config, stores, tmp_path / "out2", "--per-store", "--dry-run", password=None)
     assert "002 逾期清单（脱敏）" in default.output and "001 逾期清单（脱敏）" not in default.output
     assert result.exit_code == default.exit_code == 1
+
+
+def test_the_readmes_example_configuration_gives_the_demo_month_its_letters(stores, tmp_path):
+    example = Path(__file__).parents[1] / "examples" / "taizhang.toml"
+    result = send(example, stores, tmp_path / "邮件", "--per-store", "--dry-run", password=None)
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "邮件" / "邮件_2026-10" / "eml").glob("*.eml"))) == 6
+    assert "003 逾期清单（脱敏）" in result.output and "001 逾期清单（脱敏）" not in result.output
 
 
 def test_without_a_password_nothing_is_read_or_sent_and_the_message_names_the_variable(stores, tmp_path):

@@ -16,6 +16,7 @@ import python_calamine as calamine
 
 from tests.book_double import BookDouble
 from tests.conftest import complaint
+from tests.mail_server import PASSWORD, USER, start_server
 from toolkit.annotate import RESULT_SHEET
 from toolkit.excel import buttons
 from toolkit.excel.build import build_office_workbook, build_store_workbook, read_macros
@@ -214,11 +215,60 @@ def test_a_missing_or_wrong_setting_is_explained_in_the_status_cell(office_book,
     assert message in book.cell(OFFICE_SHEET, "B13").value
 
 
-def test_email_says_clearly_that_it_is_not_there_yet(office_book, monkeypatch):
+def test_send_email_mails_the_summary_to_the_typed_recipients_and_each_store_its_list(office_book, tmp_path,
+                                                                                       registers, monkeypatch):
+    controller, box, port, ca = start_server(tmp_path, "starttls")
+    try:
+        (tmp_path / "taizhang.toml").write_text(f"""
+[company]
+domain = "example.cn"
+[[stores]]
+code = "S001"
+name = "一店"
+manager = "李店长"
+email = "li@example.cn"
+[[stores]]
+code = "S002"
+name = "二店"
+email = "er@qq.com"
+[email]
+host = "127.0.0.1"
+port = {port}
+security = "starttls"
+username = "{USER}"
+ca_file = "ca.pem"
+""", encoding="utf-8")
+        monkeypatch.setenv("TAIZHANG_SMTP_PASSWORD", PASSWORD)
+        book = BookDouble(office_book)
+        stores_folder(tmp_path, registers)
+        settings(book, input_dir="2026-10", month="2026-10", as_of="2026-11-05", output_dir="out",
+                 recipients="总经理 <gm@example.cn>；ops@example.cn")
+        monkeypatch.setattr(buttons, "caller", lambda: book)
+        buttons.send_email()
+    finally:
+        controller.stop()
+    assert sorted(to for _, rcpts, _ in box.received for to in rcpts) == [
+        "er@qq.com", "gm@example.cn", "li@example.cn", "ops@example.cn"]
+    assert "已发送 4" in book.cell(OFFICE_SHEET, "B13").value
+    lines = [[book.cell(OFFICE_SHEET, f"{c}{r}").value for c in "ABC"] for r in range(16, 21)]
+    assert lines[0] == ["写出", str(tmp_path / "out" / "邮件_2026-10"), None]
+    assert lines[1:] == [["已发送", "总经理 <gm@example.cn>", "月度汇总"], ["已发送", "ops@example.cn", "月度汇总"],
+                         ["已发送", "李店长 <li@example.cn>", "S001 逾期清单"],
+                         ["已发送", "二店店长 <er@qq.com>", "S002 逾期清单（脱敏）"]]
+
+
+def test_send_email_without_a_password_says_how_to_give_one_before_reading_anything(office_book, tmp_path,
+                                                                                     monkeypatch):
+    (tmp_path / "taizhang.toml").write_text('[email]\nprovider = "qq"\nusername = "hq@qq.com"\n'
+                                            'management = ["gm@example.cn"]\n', encoding="utf-8")
+    monkeypatch.setenv("TAIZHANG_SMTP_PASSWORD", "")
     book = BookDouble(office_book)
+    settings(book, input_dir=".", output_dir="out")
     monkeypatch.setattr(buttons, "caller", lambda: book)
     buttons.send_email()
-    assert "尚未提供：它将调用 taizhang email" in book.cell(OFFICE_SHEET, "B13").value
+    status = book.cell(OFFICE_SHEET, "B13").value
+    assert "未完成" in status and "TAIZHANG_SMTP_PASSWORD" in status and "授权码" in status
+    assert not (tmp_path / "out").exists()
 
 
 def test_export_writes_csv_and_parquet_with_a_datapackage_for_other_systems(office_book, tmp_path, registers,

@@ -196,7 +196,7 @@ def test_every_buttons_command_run_as_excel_runs_it_reaches_its_handler(built, t
     status = openpyxl.load_workbook(tmp_path / "kept.xlsx")[sheet_name][
         STATUS_CELL if name == STORE_BOOK else OFFICE_STATUS_CELL].value
     expected = {"check_sheet": "校验本表：本表1 个错误", "check_all": "校验全部：本表1 个错误", "store_overdue": "逾期",
-                "monthly_summary": "完成", "overdue_lists": "完成", "send_email": "尚未提供", "export_data": "完成"}
+                "monthly_summary": "完成", "overdue_lists": "完成", "send_email": "[email] 未设置 host", "export_data": "完成"}
     assert expected[button.handler] in status
 
 

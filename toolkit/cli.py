@@ -492,12 +492,10 @@ def email_cmd(ctx: Context, input_dir: Path | None, month: str | None, as_of: st
     for column in ("收件人 / to", "内容 / what", "结果 / result", "说明 / detail"):
         table.add_column(column)
     for o in run.outcomes:
-        what = "月度汇总" if o.letter.kind == "summary" else f"{o.letter.store_code} 逾期清单"
-        what += "（脱敏）" if o.letter.masked else ""
         detail = o.detail_zh or (str(o.eml) if o.eml else "") or (f"{o.attempts} 次 / attempts" if o.attempts > 1 else "")
         detail += "；附件已压缩 / zipped" if o.zipped else ""
         colour = "green" if o.delivered else "red"
-        table.add_row(f"{o.letter.to[0]} <{o.letter.to[1]}>", what, f"[{colour}]{STATUS_ZH[o.status]} {o.status}[/]",
+        table.add_row(o.letter.addressee, o.letter.title, f"[{colour}]{STATUS_ZH[o.status]} {o.status}[/]",
                       detail)
     console.print(table)
     counts = {s: sum(o.status == s for o in run.outcomes) for s in STATUS_ZH}

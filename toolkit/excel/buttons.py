@@ -18,8 +18,10 @@ from ..annotate import FILL_COLOURS, RESULT_SHEET, SEVERITY_ZH
 from ..check import summary_zh
 from ..config import Config, ConfigError, Store, company_registers, find_config
 from ..definitions import DefinitionError, Register
-from ..jobs import export_run, overdue_run
+from ..jobs import email_run, export_run, overdue_run
 from ..jobs import monthly_summary as run_monthly_summary
+from ..mail.post import STATUS_ZH
+from ..mail.settings import MailError, smtp_password
 from ..reader import column_letter, read_workbook
 from ..statistics import month_of
 from ..validate import validate_sheets
@@ -78,20 +80,16 @@ def overdue_lists() -> None:
 
 
 def send_email() -> None:
-    """发送邮件: not yet available; says so in the status cell."""
+    """发送邮件: the summary to management (the 收件人 setting, else [email] management) and each store its
+    overdue list, as ``taizhang email --per-store`` does; what went to whom is listed in the sheet."""
     book = caller()
-    _office_status(book).value = not_yet("发送邮件", "taizhang email")
+    _report_failure(_office_status(book), lambda: run_office(book, "email"))
 
 
 def export_data() -> None:
     """导出: CSV (UTF-8 with BOM) and Parquet of every register, with datapackage.json, as taizhang export does."""
     book = caller()
     _report_failure(_office_status(book), lambda: run_office(book, "export"))
-
-
-def not_yet(button: str, command: str) -> str:
-    return (f"「{button}」功能尚未提供：它将调用 {command} 命令，该命令还在开发中。/ "
-            f"'{button}' is not available yet: it will run '{command}', which is still being built.")
 
 
 # ---- the store workbook ----------------------------------------------------------------------------------
@@ -105,7 +103,7 @@ def _report_failure(status: Range | None, job) -> None:
     that xlwings shows it)."""
     try:
         job()
-    except (ButtonError, ConfigError, DefinitionError) as e:
+    except (ButtonError, ConfigError, DefinitionError, MailError) as e:
         if status is None:
             raise
         status.value = f"{_now()} 未完成 / not done: {e}"
@@ -361,10 +359,23 @@ def _folder(value: object, here: Path, what_zh: str, what_en: str, must_exist: b
     return folder
 
 
+def _mail_password(config: Config, to: str) -> str:
+    """Checked before anything is read: a missing server, recipient or password is said at once."""
+    config.email.check_server()
+    if not (to or config.email.management):
+        raise ButtonError("请填写收件人，或在 taizhang.toml 的 [email] management 中设置 / fill in the recipients")
+    return smtp_password(config.email)
+
+
+def _email_counts(outcomes: list) -> str:
+    counts = {s: sum(o.status == s for o in outcomes) for s in STATUS_ZH}
+    return "，".join(f"{STATUS_ZH[s]} {n}" for s, n in counts.items() if n) or "没有要发送的邮件"
+
+
 def run_office(book: Book, job: str) -> list[Path]:
-    """月度汇总 (``summary``), 逾期清单 (``overdue``, one workbook per store) or 导出 (``export``: CSV and Parquet
-    with datapackage.json in 导出_<as-of date>) with the sheet's settings; progress and what was written go
-    back into the sheet."""
+    """月度汇总 (``summary``), 逾期清单 (``overdue``, one workbook per store), 发送邮件 (``email``) or 导出
+    (``export``: CSV and Parquet with datapackage.json in 导出_<as-of date>) with the sheet's settings;
+    progress and what was written (or sent to whom) go back into the sheet."""
     settings = office_settings(book)
     here = Path(book.fullname).parent
     input_dir = _folder(settings["input_dir"], here, "输入文件夹", "the input folder", must_exist=True)
@@ -376,6 +387,8 @@ def run_office(book: Book, job: str) -> list[Path]:
     out_dir = _folder(settings["output_dir"], here, "输出文件夹", "the output folder", must_exist=False) \
         or config.output_dir or here
     as_of = _day(settings["as_of"])
+    to = _text(settings["recipients"])
+    password = _mail_password(config, to) if job == "email" else None
     status = _office_status(book)
     sheet = book.sheets[OFFICE_SHEET]
     sheet[OFFICE_RESULTS_AREA].clear_contents()
@@ -398,6 +411,10 @@ def run_office(book: Book, job: str) -> list[Path]:
     elif job == "overdue":
         over = overdue_run(input_dir, registers, config, as_of, out_dir=out_dir, split_by="store", progress=progress)
         result, lists, written = over.result, over.lists, over.written
+    elif job == "email":
+        mailed = email_run(input_dir, registers, config, as_of, _month(settings["month"], as_of), out_dir,
+                           per_store=True, to=[to] if to else None, password=password, progress=progress)
+        result, lists, written = mailed.result, mailed.lists, [mailed.outbox]
     else:
         exported = export_run(input_dir, registers, config, out_dir / f"导出_{as_of:%Y-%m-%d}", ["csv", "parquet"],
                               reference_year=as_of.year, progress=progress)
@@ -412,6 +429,10 @@ def run_office(book: Book, job: str) -> list[Path]:
                     + (f"，逾期 {len(lists.items)} 项，即将到期 {len(lists.due_soon)} 项" if lists else "")
                     + (f"；{len(unusable)} 个文件无法使用（见下）" if unusable else ""))
     lines = [["写出", str(p), ""] for p in written]
+    if job == "email":
+        status.value += "；" + _email_counts(mailed.outcomes)
+        lines += [[STATUS_ZH[o.status], o.letter.addressee, "；".join(
+            x for x in (o.letter.title, o.detail_zh) if x)] for o in mailed.outcomes]
     lines += [["无法使用", f.display, f.message] for f in unusable]
     sheet[OFFICE_RESULTS_CELL].value = [_as_typed(line) for line in lines]
     return written

@@ -32,6 +32,17 @@ class Letter:
     workbook: Path
     masked: bool
 
+    @property
+    def addressee(self) -> str:
+        name, address = self.to
+        return f"{name} <{address}>" if name and address else address or f"{name}（没有邮箱 / no address）"
+
+    @property
+    def title(self) -> str:
+        """What the letter carries, as the run's report names it."""
+        what = "月度汇总" if self.kind == "summary" else f"{self.store_code} 逾期清单"
+        return what + ("（脱敏）" if self.masked else "")
+
 
 def top_overdue(lists: OverdueLists, count: int, with_store: bool) -> pd.DataFrame:
     """The ``count`` items overdue longest, with the columns the letter shows."""

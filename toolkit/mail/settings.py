@@ -8,6 +8,7 @@ copied around and kept in shared folders. It comes from an environment variable 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import formataddr, getaddresses
@@ -111,8 +112,10 @@ class EmailSettings:
 
 
 def recipients(entries: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
-    """(name, address) pairs from entries like "总经理 <gm@example.cn>", "a@x.cn; b@x.cn"."""
-    return [(name, address) for name, address in getaddresses(list(entries)) if address]
+    """(name, address) pairs from entries like "总经理 <gm@example.cn>" or "a@x.cn; b@x.cn" (staff separate
+    addresses with commas, semicolons, their full-width forms or new lines)."""
+    separated = [re.sub(r"[;；，、\r\n]+", ",", entry) for entry in entries]
+    return [(name, address) for name, address in getaddresses(separated) if address]
 
 
 def smtp_password(settings: EmailSettings, environ: Mapping[str, str] | None = None) -> str:
