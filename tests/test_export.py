@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import python_calamine as calamine
 
 from tests.conftest import COMPLAINT_HEADER, complaint, write_workbook
 from toolkit.config import Config
@@ -115,3 +117,29 @@ def test_an_unknown_export_format_is_refused(tmp_path):
 
     done = CliRunner().invoke(main, ["export", str(tmp_path), "-o", str(tmp_path / "x"), "--format", "xml"])
     assert done.exit_code == 2 and "csv, parquet, jsonl" in done.output
+
+
+def test_a_consolidation_run_exports_the_very_records_its_summary_workbook_holds(tmp_path, registers):
+    from click.testing import CliRunner
+
+    from toolkit.cli import main
+    from toolkit.demo import write_demo
+
+    write_demo(tmp_path / "demo", {k: registers[k] for k in ("complaints", "repairs")}, rows=30)
+    done = CliRunner().invoke(main, ["consolidate", str(tmp_path / "demo"), "-o", str(tmp_path / "汇总.xlsx"),
+                                     "--month", "2026-10", "--as-of", "2026-11-05", "--export", str(tmp_path / "run"),
+                                     "--database", str(tmp_path / "台账.db")])
+    assert done.exit_code == 0, done.output
+    book = calamine.CalamineWorkbook.from_path(str(tmp_path / "汇总.xlsx"))
+    for reg_id in ("complaints", "repairs"):
+        in_summary = len(book.get_sheet_by_name(registers[reg_id].name_zh).to_python()) - 1
+        exported = pd.read_csv(tmp_path / "run" / f"{reg_id}.csv", dtype=str)
+        assert len(exported) == in_summary > 0
+        keyed = exported[list(registers[reg_id].key)].notna().all(axis=1).sum()  # rows with a whole record key
+        with sqlite3.connect(tmp_path / "台账.db") as db:
+            assert db.execute(f"select count(*) from {reg_id}").fetchone()[0] == keyed
+    again = CliRunner().invoke(main, ["export", str(tmp_path / "demo"), "-o", str(tmp_path / "folder")])
+    assert again.exit_code == 0
+    assert (tmp_path / "run" / "repairs.csv").read_bytes() == (tmp_path / "folder" / "repairs.csv").read_bytes()
+    refused = CliRunner().invoke(main, ["consolidate", str(tmp_path / "demo"), "--database", "x.db"])
+    assert refused.exit_code == 2 and "--export" in refused.output

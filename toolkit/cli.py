@@ -251,6 +251,54 @@ def _progress_bar(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield lambda done, total: shown.update(task, completed=done, total=total)
 
 
+def _export_options(f):
+    """--format, --encoding and --database: the same for ``export`` and for ``consolidate --export``."""
+    f = click.option("--database", default=None,
+                     help="同时写入数据库：SQLite 文件路径，或 postgresql+psycopg://… / mysql+pymysql://… 网址 "
+                          "/ also load into a database: an SQLite file, or a SQLAlchemy URL.")(f)
+    f = click.option("--encoding", type=click.Choice(["utf-8-sig", "gb18030"]), default="utf-8-sig",
+                     show_default=True, help="CSV 编码：utf-8-sig（Excel 可直接打开）或 gb18030（旧系统）/ CSV encoding.")(f)
+    return click.option("--format", "formats", default="csv", show_default=True,
+                        help="csv, parquet, jsonl（可用逗号分隔多个）/ comma-separated formats.")(f)
+
+
+def _formats(formats: str) -> list[str]:
+    from .export import FORMATS
+
+    chosen = [f.strip() for f in formats.split(",") if f.strip()]
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise click.BadParameter(f"{', '.join(unknown) or formats!r}: 可用 / use {', '.join(FORMATS)}",
+                                 param_hint="--format")
+    return chosen
+
+
+def _report_export(ctx: Context, run, register_ids: list[str] | None, database: str | None,
+                   console: Console) -> bool:
+    """Print what an export wrote and, with ``database``, load it; True if a register could not be loaded."""
+    for reg_id, paths in run.written.items():
+        rows = len(run.result.records[reg_id])
+        console.print(f"{ctx.registers[reg_id].name_zh} ({reg_id}): {rows} 行 / rows → "
+                      + ", ".join(p.name for p in paths))
+    rejected = len(run.result.rejected)
+    console.print(f"拒收 {rejected} 行未导出（见 taizhang consolidate 的「问题数据」）/ {rejected} rejected rows not exported")
+    console.print(f"数据包说明 / data package: {run.package}")
+    failed = False
+    if database:
+        from .database import load_records
+
+        url = database if "://" in database else f"sqlite:///{Path(database).resolve()}"
+        for loaded in load_records(url, run.result.records, ctx.registers, register_ids):
+            if loaded.error:
+                failed = True
+                console.print(f"[red]数据库 / database {loaded.table}: 未写入 / not loaded: {loaded.error}[/]")
+                continue
+            console.print(f"数据库 / database {loaded.table}: {loaded.loaded} 行写入或更新 / rows upserted"
+                          + (f"，{len(loaded.not_loaded)} 行编号不完整未写入 / rows without a complete key"
+                             if len(loaded.not_loaded) else ""))
+    return failed
+
+
 @main.command("consolidate")
 @click.argument("input_dir", required=False, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -263,18 +311,27 @@ def _progress_bar(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
 @click.option("--jobs", type=int, default=None, help="并行进程数，默认全部核心 / worker processes (default: all cores).")
 @click.option("--year", "reference_year", type=int, default=None,
               help="未写年份的日期按此年份读取 / year for dates typed without one.")
+@click.option("--export", "export_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="同时把这次汇总接收的记录导出到此文件夹（同 taizhang export）/ also export this run's records here.")
+@_export_options
 @_config_option
 @pass_context
 def consolidate_cmd(ctx: Context, input_dir: Path | None, output: Path | None, as_of: str | None,
                     month: str | None, previous: Path | None, as_json: bool, jobs: int | None,
-                    reference_year: int | None) -> None:
-    """Monthly consolidation: every store's workbooks under INPUT_DIR into one summary workbook.
+                    reference_year: int | None, export_dir: Path | None, formats: str, encoding: str,
+                    database: str | None) -> None:
+    """Monthly consolidation: every store's workbooks under INPUT_DIR into one summary workbook; with --export,
+    the same run's accepted records exported too (the rows the summary holds, read once).
 
-    Exit code: 0 the summary was written, 2 no workbook could be read.
+    Exit code: 0 the summary was written, 1 a register could not be loaded into the database (--database),
+    2 no workbook could be read.
     """
     from .jobs import monthly_summary
     from .statistics import month_of
 
+    chosen = _formats(formats)
+    if database and export_dir is None:
+        raise click.UsageError("--database 需与 --export 一起用 / --database needs --export")
     folder = _input_dir(ctx, input_dir)
     day = _as_of(as_of)
     try:
@@ -302,8 +359,16 @@ def consolidate_cmd(ctx: Context, input_dir: Path | None, output: Path | None, a
                       f"即将到期 {len(lists.due_soon)} 项 / {accepted} rows accepted, {rejected} rejected; "
                       f"{len(lists.items)} overdue, {len(lists.due_soon)} due soon")
         console.print(f"汇总工作簿 / summary workbook: {output}")
+    failed = False
+    if export_dir is not None:
+        from .jobs import export_consolidation
+
+        exported = export_consolidation(result, ctx.registers, export_dir, chosen, encoding)
+        failed = _report_export(ctx, exported, None, database, _console(stderr=as_json))
     if not any(f.status == "ok" for f in result.files):
         sys.exit(2)
+    if failed:
+        sys.exit(1)
 
 
 @main.command("overdue")
@@ -356,14 +421,8 @@ def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_b
 @click.argument("input_dir", required=False, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="写出文件的文件夹 / folder for the exported files.")
-@click.option("--format", "formats", default="csv", show_default=True,
-              help="csv, parquet, jsonl（可用逗号分隔多个）/ comma-separated formats.")
-@click.option("--encoding", type=click.Choice(["utf-8-sig", "gb18030"]), default="utf-8-sig", show_default=True,
-              help="CSV 编码：utf-8-sig（Excel 可直接打开）或 gb18030（旧系统）/ CSV encoding.")
+@_export_options
 @click.option("--register", "register_ids", multiple=True, help="只导出这些登记表（默认全部）/ registers to export.")
-@click.option("--database", default=None,
-              help="同时写入数据库：SQLite 文件路径，或 postgresql+psycopg://… / mysql+pymysql://… 网址 "
-                   "/ also load into a database: an SQLite file, or a SQLAlchemy URL.")
 @click.option("--year", "reference_year", type=int, default=None,
               help="未写年份的日期按此年份读取 / year for dates typed without one.")
 @click.option("--jobs", type=int, default=None, help="并行进程数 / worker processes.")
@@ -377,41 +436,16 @@ def export_cmd(ctx: Context, input_dir: Path | None, out_dir: Path, formats: str
 
     Exit code: 0 done, 1 a register could not be loaded into the database, 2 no workbook could be read.
     """
-    from .export import FORMATS
     from .jobs import export_run
 
-    chosen = [f.strip() for f in formats.split(",") if f.strip()]
-    unknown = [f for f in chosen if f not in FORMATS]
-    if unknown or not chosen:
-        raise click.BadParameter(f"{', '.join(unknown) or formats!r}: 可用 / use {', '.join(FORMATS)}",
-                                 param_hint="--format")
+    chosen = _formats(formats)
     for reg_id in register_ids:
         ctx.register(reg_id)
     folder = _input_dir(ctx, input_dir)
     with _progress_bar(False) as progress:
         run = export_run(folder, ctx.registers, ctx.config, out_dir, chosen, encoding, list(register_ids) or None,
                          reference_year, jobs, progress)
-    console = _console()
-    for reg_id, paths in run.written.items():
-        rows = len(run.result.records[reg_id])
-        console.print(f"{ctx.registers[reg_id].name_zh} ({reg_id}): {rows} 行 / rows → "
-                      + ", ".join(p.name for p in paths))
-    rejected = len(run.result.rejected)
-    console.print(f"拒收 {rejected} 行未导出（见 taizhang consolidate 的「问题数据」）/ {rejected} rejected rows not exported")
-    console.print(f"数据包说明 / data package: {run.package}")
-    failed = False
-    if database:
-        from .database import load_records
-
-        url = database if "://" in database else f"sqlite:///{Path(database).resolve()}"
-        for loaded in load_records(url, run.result.records, ctx.registers, list(register_ids) or None):
-            if loaded.error:
-                failed = True
-                console.print(f"[red]数据库 / database {loaded.table}: 未写入 / not loaded: {loaded.error}[/]")
-                continue
-            console.print(f"数据库 / database {loaded.table}: {loaded.loaded} 行写入或更新 / rows upserted"
-                          + (f"，{len(loaded.not_loaded)} 行编号不完整未写入 / rows without a complete key"
-                             if len(loaded.not_loaded) else ""))
+    failed = _report_export(ctx, run, list(register_ids) or None, database, _console())
     if not any(f.status == "ok" for f in run.result.files):
         sys.exit(2)
     if failed:

@@ -84,9 +84,15 @@ def export_run(
     jobs: int | None = None, progress: Progress | None = None,
 ) -> ExportRun:
     """Consolidate ``folder`` and export each register's accepted records to ``out_dir`` with a datapackage.json."""
+    result = consolidate(folder, registers, config, reference_year, jobs, progress)
+    return export_consolidation(result, registers, out_dir, formats, encoding, register_ids)
+
+
+def export_consolidation(result: Consolidation, registers: dict[str, Register], out_dir: Path, formats: list[str],
+                         encoding: str = "utf-8-sig", register_ids: list[str] | None = None) -> ExportRun:
+    """Export a consolidation run's accepted records (the same rows its summary workbook holds)."""
     from .export import export_register, write_datapackage
 
-    result = consolidate(folder, registers, config, reference_year, jobs, progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     chosen = register_ids or list(registers)
     written = {reg_id: export_register(out_dir, result.records[reg_id], registers[reg_id], formats, encoding)
