@@ -226,6 +226,16 @@ def _as_of(value: str | None) -> dt.date:
         raise click.BadParameter(f"{value!r} 不是日期（如 2026-11-05）/ is not a date (e.g. 2026-11-05)") from None
 
 
+def _month(value: str | None, as_of: dt.date):
+    """The month reported on (a pandas Period): the one given, else the month before the as-of day."""
+    from .statistics import month_of
+
+    try:
+        return month_of(value, as_of)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} 不是月份（如 2026-10）/ is not a month (e.g. 2026-10)") from None
+
+
 def _input_dir(ctx: Context, input_dir: Path | None) -> Path:
     folder = input_dir or ctx.config.input_dir
     if folder is None:
@@ -327,17 +337,13 @@ def consolidate_cmd(ctx: Context, input_dir: Path | None, output: Path | None, a
     2 no workbook could be read.
     """
     from .jobs import monthly_summary
-    from .statistics import month_of
 
     chosen = _formats(formats)
     if database and export_dir is None:
         raise click.UsageError("--database 需与 --export 一起用 / --database needs --export")
     folder = _input_dir(ctx, input_dir)
     day = _as_of(as_of)
-    try:
-        period = month_of(month, day)
-    except ValueError:
-        raise click.BadParameter(f"{month!r} 不是月份（如 2026-10）/ is not a month (e.g. 2026-10)") from None
+    period = _month(month, day)
     with _progress_bar(as_json) as progress:
         run = monthly_summary(folder, ctx.registers, ctx.config, day, period, output, previous, reference_year,
                               jobs, progress)
@@ -484,7 +490,6 @@ def email_cmd(ctx: Context, input_dir: Path | None, month: str | None, as_of: st
     from .mail.post import STATUS_ZH
     from .mail.settings import MailError, smtp_password
     from .mail.settings import save_password as keep
-    from .statistics import month_of
 
     settings = ctx.config.email
     console = _console()
@@ -510,10 +515,7 @@ def email_cmd(ctx: Context, input_dir: Path | None, month: str | None, as_of: st
                                "no summary recipients: set [email] management in taizhang.toml, or use --to")
     folder = _input_dir(ctx, input_dir)
     day = _as_of(as_of)
-    try:
-        period = month_of(month, day)
-    except ValueError:
-        raise click.BadParameter(f"{month!r} 不是月份（如 2026-10）/ is not a month (e.g. 2026-10)") from None
+    period = _month(month, day)
     with _progress_bar(False) as progress:
         run = email_run(folder, ctx.registers, ctx.config, day, period, out_dir or ctx.config.output_dir or Path("."),
                         summary=not no_summary, per_store=per_store, stores=list(stores) or None,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,8 +44,7 @@ def _file_part(text: str) -> str:
 
 
 def deliver(letters: list[Letter], settings: EmailSettings, month: str, log: SendLog, *, dry_run: Path | None = None,
-            resend: bool = False, mailer: Mailer | None = None,
-            progress: Callable[[int, int], None] | None = None) -> list[Outcome]:
+            resend: bool = False, mailer: Mailer | None = None) -> list[Outcome]:
     """Send ``letters`` through ``mailer``, or write them as .eml files into ``dry_run``; one Outcome each."""
     outcomes: list[Outcome] = []
     stopped: Outcome | None = None
@@ -54,8 +52,6 @@ def deliver(letters: list[Letter], settings: EmailSettings, month: str, log: Sen
         outcomes.append(_one(number, letter, settings, month, log, dry_run, resend, mailer, stopped))
         if outcomes[-1].fatal and stopped is None:
             stopped = outcomes[-1]
-        if progress:
-            progress(number, len(letters))
     return outcomes
 
 
