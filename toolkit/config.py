@@ -188,7 +188,7 @@ EMAIL_KEYS = {"provider", "host", "port", "security", "username", "sender", "sen
               "management", "max_size_mb", "retries", "retry_seconds", "timeout_seconds", "ca_file", "top_items"}
 
 
-def _number(path: Path, table: dict, key: str, default: float, low: float, high: float, whole: bool = False) -> float:
+def _email_number(path: Path, table: dict, key: str, default: float, low: float, high: float, whole: bool = False) -> float:
     value = table.get(key, default)
     kinds = int if whole else (int, float)
     if not isinstance(value, kinds) or isinstance(value, bool) or not low <= value <= high:
@@ -225,16 +225,16 @@ def _email(path: Path, table: Any) -> EmailSettings:
     ca_file = _text(path, table, "ca_file", "email")
     return EmailSettings(
         host=_text(path, table, "host", "email") or (preset.host if preset else ""),
-        port=int(_number(path, table, "port", default_port, 1, 65535, whole=True)), security=security,
+        port=int(_email_number(path, table, "port", default_port, 1, 65535, whole=True)), security=security,
         username=_text(path, table, "username", "email"), sender=_text(path, table, "sender", "email"),
         sender_name=_text(path, table, "sender_name", "email"),
         password_env=_text(path, table, "password_env", "email") or DEFAULT_PASSWORD_ENV,
-        management=tuple(management), max_size_mb=float(_number(path, table, "max_size_mb", 20, 0.001, 1000)),
-        retries=int(_number(path, table, "retries", 3, 0, 10, whole=True)),
-        retry_seconds=float(_number(path, table, "retry_seconds", 5, 0, 600)),
-        timeout_seconds=float(_number(path, table, "timeout_seconds", 60, 1, 600)),
+        management=tuple(management), max_size_mb=float(_email_number(path, table, "max_size_mb", 20, 0.001, 1000)),
+        retries=int(_email_number(path, table, "retries", 3, 0, 10, whole=True)),
+        retry_seconds=float(_email_number(path, table, "retry_seconds", 5, 0, 600)),
+        timeout_seconds=float(_email_number(path, table, "timeout_seconds", 60, 1, 600)),
         ca_file=path.parent / ca_file if ca_file else None,
-        top_items=int(_number(path, table, "top_items", 10, 0, 100, whole=True)), provider=provider)
+        top_items=int(_email_number(path, table, "top_items", 10, 0, 100, whole=True)), provider=provider)
 
 
 def find_config(explicit: Path | str | None, folder: Path | str = ".") -> Config:
