@@ -353,14 +353,13 @@ def consolidate_cmd(ctx: Context, input_dir: Path | None, output: Path | None, a
     else:
         console = _console()
         files = result.files
-        by_status = {s: sum(f.status == s for f in files) for s in ("ok", "unusable", "duplicate", "ignored")}
+        by_status = {s: result.count(s) for s in ("ok", "unusable", "duplicate", "ignored")}
         console.print(f"文件 {len(files)} 个：已读取 {by_status['ok']}，无法使用 {by_status['unusable']}，"
                       f"重复 {by_status['duplicate']}，忽略 {by_status['ignored']} / files: {by_status}")
         for f in files:
             if f.status in ("unusable", "duplicate"):
                 console.print(f"  [{'red' if f.status == 'unusable' else 'yellow'}]{f.status}[/] {f.display}: {f.message}")
-        accepted = sum(f.rows_accepted for f in files)
-        rejected = sum(f.rows_rejected for f in files)
+        accepted, rejected = result.rows_accepted, result.rows_rejected
         console.print(f"记录 {accepted} 行接收，{rejected} 行拒收（见「问题数据」）；逾期 {len(lists.items)} 项，"
                       f"即将到期 {len(lists.due_soon)} 项 / {accepted} rows accepted, {rejected} rejected; "
                       f"{len(lists.items)} overdue, {len(lists.due_soon)} due soon")
@@ -371,7 +370,7 @@ def consolidate_cmd(ctx: Context, input_dir: Path | None, output: Path | None, a
 
         exported = export_consolidation(result, ctx.registers, export_dir, chosen, encoding)
         failed = _report_export(ctx, exported, None, database, _console(stderr=as_json))
-    if not any(f.status == "ok" for f in result.files):
+    if not result.readable:
         sys.exit(2)
     if failed:
         sys.exit(1)
@@ -452,7 +451,7 @@ def export_cmd(ctx: Context, input_dir: Path | None, out_dir: Path, formats: str
         run = export_run(folder, ctx.registers, ctx.config, out_dir, chosen, encoding, list(register_ids) or None,
                          reference_year, jobs, progress)
     failed = _report_export(ctx, run, list(register_ids) or None, database, _console())
-    if not any(f.status == "ok" for f in run.result.files):
+    if not run.result.readable:
         sys.exit(2)
     if failed:
         sys.exit(1)
@@ -487,7 +486,7 @@ def email_cmd(ctx: Context, input_dir: Path | None, month: str | None, as_of: st
     (settings, password, no recipients, no readable workbook).
     """
     from .jobs import email_run
-    from .mail.post import STATUS_ZH
+    from .mail.post import STATUS_ZH, tally
     from .mail.settings import MailError, smtp_password
     from .mail.settings import save_password as keep
 
@@ -521,7 +520,7 @@ def email_cmd(ctx: Context, input_dir: Path | None, month: str | None, as_of: st
                         summary=not no_summary, per_store=per_store, stores=list(stores) or None,
                         to=list(to) or None, mask=mask, dry_run=dry_run, resend=resend, password=password, jobs=jobs,
                         progress=progress)
-    if not any(f.status == "ok" for f in run.result.files):
+    if not run.result.readable:
         console.print("[red]没有可读取的工作簿，未发送 / no workbook could be read: nothing sent[/]")
         sys.exit(2)
     table = Table(title=f"邮件 / email {period}" + ("（试运行 / dry run）" if dry_run else ""))
@@ -534,8 +533,7 @@ def email_cmd(ctx: Context, input_dir: Path | None, month: str | None, as_of: st
         table.add_row(o.letter.addressee, o.letter.title, f"[{colour}]{STATUS_ZH[o.status]} {o.status}[/]",
                       detail)
     console.print(table)
-    counts = {s: sum(o.status == s for o in run.outcomes) for s in STATUS_ZH}
-    console.print("，".join(f"{STATUS_ZH[s]} {n}" for s, n in counts.items() if n) + f" / {counts}")
+    console.print(tally(run.outcomes))
     console.print(f"附件 / workbooks: {run.outbox}；" + ("试运行不写发送记录 / a dry run is not logged" if dry_run
                                                         else f"发送记录 / send log: {run.log}"))
     if not all(o.delivered for o in run.outcomes):

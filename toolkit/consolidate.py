@@ -136,6 +136,23 @@ class Consolidation:
             stores.setdefault(code, store.name)
         return dict(sorted(stores.items()))
 
+    def count(self, status: str) -> int:
+        """How many files have this status (ok, unusable, duplicate, ignored)."""
+        return sum(f.status == status for f in self.files)
+
+    @property
+    def readable(self) -> bool:
+        """Whether any workbook could be read: without one there is nothing to report, export or send."""
+        return self.count("ok") > 0
+
+    @property
+    def rows_accepted(self) -> int:
+        return sum(f.rows_accepted for f in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
     def sheet_registers(self) -> pd.DataFrame:
         """Which register each read sheet held (file, sheet, register): findings name a file and sheet only."""
         return pd.DataFrame([(e.display, s.sheet, s.register) for e in self.files for s in e.sheets],

@@ -25,6 +25,11 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def file_part(text: str) -> str:
+    """Text made safe as part of a file name on Windows and macOS (store names, people, addresses)."""
+    return "".join(ch for ch in text if ch not in '\\/:*?"<>|').strip() or "-"
+
+
 def is_temporary_name(name: str) -> bool:
     """Excel's ``~$`` lock files, LibreOffice's ``.~lock`` files and our own unfinished temporaries."""
     return name.startswith(("~$", ".~lock", ".~")) or name.endswith(".tmp") or (

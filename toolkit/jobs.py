@@ -132,7 +132,7 @@ def email_run(
     lists = overdue_lists(result.records, registers, as_of, config.soon_days)
     outbox = out_dir / f"邮件_{month}"
     letters = []
-    if not any(f.status == "ok" for f in result.files):  # nothing read: nothing worth sending
+    if not result.readable:  # nothing read: nothing worth sending
         summary = per_store = False
     if summary:
         workbook = outbox / summary_path(Path(), month).name

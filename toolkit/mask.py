@@ -109,12 +109,10 @@ def mask_consolidation(result: Consolidation) -> Consolidation:
     findings = result.findings.reset_index(drop=True)
     raw, masked = _value_pairs(findings, result)
     findings.loc[raw.index, "value"] = masked.to_numpy()
-    for column in ("message_zh", "message_en"):
-        findings.loc[raw.index, column] = [text.replace(old, new) for text, old, new in
-                                           zip(findings.loc[raw.index, column], raw, masked, strict=True)]
     rejected = result.rejected.copy()
-    for column in ("reason_zh", "reason_en"):
-        rejected[column] = _replace_all(rejected[column], raw, masked)
+    for frame, columns in ((findings, ("message_zh", "message_en")), (rejected, ("reason_zh", "reason_en"))):
+        for column in columns:
+            frame[column] = _replace_all(frame[column], raw, masked)
     return replace(result, records=records, findings=findings, rejected=rejected)
 
 

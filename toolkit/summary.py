@@ -19,6 +19,7 @@ import python_calamine as calamine
 from .config import Config
 from .consolidate import Consolidation
 from .definitions import Register
+from .files import file_part
 from .metadata import METADATA_SHEET, output_rows
 from .overdue import CARE_COLUMNS, ITEM_COLUMNS, ITEM_LABELS_ZH, OverdueLists
 from .records import SOURCE_COLUMNS, SOURCE_LABELS_ZH
@@ -405,10 +406,6 @@ def write_overdue_book(path: Path | str, lists: OverdueLists, title: str) -> Pat
     return writer.close("overdue")
 
 
-def _file_part(text: str) -> str:
-    return "".join(ch for ch in text if ch not in '\\/:*?"<>|').strip() or "-"
-
-
 def write_overdue_books(out_dir: Path | str, lists: OverdueLists, stores: dict[str, str],
                         split_by: str | None) -> list[Path]:
     """The overdue workbooks of a run: one in all, or one per store (``<code>_<store>_逾期清单_<date>.xlsx``),
@@ -420,7 +417,7 @@ def write_overdue_books(out_dir: Path | str, lists: OverdueLists, stores: dict[s
     written = []
     for code, name in stores.items():
         mine = lists.for_store(code)
-        store = _file_part(f"{code}_{name}")
+        store = file_part(f"{code}_{name}")
         if split_by == "store":
             written.append(write_overdue_book(out_dir / f"{store}_逾期清单_{stamp}.xlsx", mine,
                                               f"{name} 逾期清单 {stamp}"))
@@ -428,6 +425,6 @@ def write_overdue_books(out_dir: Path | str, lists: OverdueLists, stores: dict[s
         owners = sorted(set(mine.items["owner"]) | set(mine.due_soon["owner"]) | set(mine.care["owner"]))
         for owner in owners:
             label = owner or "未指定负责人"
-            written.append(write_overdue_book(out_dir / f"{store}_{_file_part(label)}_逾期清单_{stamp}.xlsx",
+            written.append(write_overdue_book(out_dir / f"{store}_{file_part(label)}_逾期清单_{stamp}.xlsx",
                                               mine.for_owner(owner), f"{name} {label} 逾期清单 {stamp}"))
     return written

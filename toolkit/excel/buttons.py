@@ -20,7 +20,7 @@ from ..config import Config, ConfigError, Store, company_registers, find_config
 from ..definitions import DefinitionError, Register
 from ..jobs import email_run, export_run, overdue_run
 from ..jobs import monthly_summary as run_monthly_summary
-from ..mail.post import STATUS_ZH
+from ..mail.post import STATUS_ZH, tally
 from ..mail.settings import MailError, smtp_password
 from ..reader import column_letter, read_workbook
 from ..statistics import month_of
@@ -367,11 +367,6 @@ def _mail_password(config: Config, to: str) -> str:
     return smtp_password(config.email)
 
 
-def _email_counts(outcomes: list) -> str:
-    counts = {s: sum(o.status == s for o in outcomes) for s in STATUS_ZH}
-    return "，".join(f"{STATUS_ZH[s]} {n}" for s, n in counts.items() if n) or "没有要发送的邮件"
-
-
 def run_office(book: Book, job: str) -> list[Path]:
     """月度汇总 (``summary``), 逾期清单 (``overdue``, one workbook per store), 发送邮件 (``email``) or 导出
     (``export``: CSV and Parquet with datapackage.json in 导出_<as-of date>) with the sheet's settings;
@@ -421,8 +416,7 @@ def run_office(book: Book, job: str) -> list[Path]:
         result, lists = exported.result, None
         written = [exported.package.parent]
     files = result.files
-    accepted = sum(f.rows_accepted for f in files)
-    rejected = sum(f.rows_rejected for f in files)
+    accepted, rejected = result.rows_accepted, result.rows_rejected
     unusable = [f for f in files if f.status == "unusable"]
     seconds = (dt.datetime.now() - started).total_seconds()
     status.value = (f"{_now()} 完成（{seconds:.0f} 秒）：{len(files)} 个文件，{accepted} 行接收，{rejected} 行拒收"
@@ -430,7 +424,7 @@ def run_office(book: Book, job: str) -> list[Path]:
                     + (f"；{len(unusable)} 个文件无法使用（见下）" if unusable else ""))
     lines = [["写出", str(p), ""] for p in written]
     if job == "email":
-        status.value += "；" + _email_counts(mailed.outcomes)
+        status.value += "；" + tally(mailed.outcomes)
         lines += [[STATUS_ZH[o.status], o.letter.addressee, "；".join(
             x for x in (o.letter.title, o.detail_zh) if x)] for o in mailed.outcomes]
     lines += [["无法使用", f.display, f.message] for f in unusable]

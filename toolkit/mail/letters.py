@@ -75,11 +75,9 @@ def _bodies(paragraphs: list[str], table: pd.DataFrame, caption: str, masked: bo
 
 def summary_letter(result: Consolidation, lists: OverdueLists, month: pd.Period, company: str,
                    to: tuple[str, str], workbook: Path, masked: bool, top: int) -> Letter:
-    files = result.files
-    read = sum(f.status == "ok" for f in files)
-    unusable = sum(f.status == "unusable" for f in files)
-    stores = len({f.store_code for f in files if f.status == "ok" and f.store_code})
-    accepted, rejected = sum(f.rows_accepted for f in files), sum(f.rows_rejected for f in files)
+    read, unusable = result.count("ok"), result.count("unusable")
+    stores = len({code for code, _ in result.stores})
+    accepted, rejected = result.rows_accepted, result.rows_rejected
     title = f"{month.year}年{month.month}月"
     paragraphs = [
         f"{to[0]}，您好：" if to[0] else "您好：",

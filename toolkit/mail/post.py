@@ -8,11 +8,10 @@ next one goes on; only a failure that would repeat for every letter (a refused l
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..files import atomic_path
+from ..files import atomic_path, file_part
 from .letters import Letter
 from .message import Attachment, compose, fit_attachments
 from .sender import Mailer, SendFailed
@@ -39,8 +38,13 @@ class Outcome:
         return self.status in ("sent", "already_sent", "written")
 
 
-def _file_part(text: str) -> str:
-    return re.sub(r'[\\/:*?"<>|\s]+', "_", text).strip("_")
+def tally(outcomes: list[Outcome]) -> str:
+    """What a run did, in words: 已发送 3，发送失败 1 / sent 3, failed 1."""
+    counts = {s: n for s in STATUS_ZH if (n := sum(o.status == s for o in outcomes))}
+    if not counts:
+        return "没有要发送的邮件 / nothing to send"
+    return ("，".join(f"{STATUS_ZH[s]} {n}" for s, n in counts.items()) + " / "
+            + ", ".join(f"{s.replace('_', ' ')} {n}" for s, n in counts.items()))
 
 
 def deliver(letters: list[Letter], settings: EmailSettings, month: str, log: SendLog, *, dry_run: Path | None = None,
@@ -85,7 +89,7 @@ def _one(number: int, letter: Letter, settings: EmailSettings, month: str, log: 
         return failed(e.zh, e.en)
     raw = compose(settings, letter.to, letter.subject, letter.text, letter.html, attachments)
     if dry_run is not None:
-        target = dry_run / f"{number:03d}_{_file_part(letter.to[0] or address)}_{_file_part(address)}.eml"
+        target = dry_run / f"{number:03d}_{file_part(letter.to[0] or address)}_{file_part(address)}.eml"
         with atomic_path(target) as tmp:
             tmp.write_bytes(raw)
         return Outcome(letter, "written", eml=target, zipped=zipped)
