@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from .definitions import Register
-from .reader import WorkbookRead, find_workbooks, read_workbook
-from .validate import empty_findings, validate_sheets
+from .reader import WorkbookRead, find_inputs, read_workbook
+from .validate import empty_findings, note_findings, validate_sheets
 
 
 @dataclass
@@ -34,15 +34,21 @@ class CheckResult:
         return [w for w in self.workbooks if w.status == "ok"]
 
     def findings_of(self, workbook: WorkbookRead) -> pd.DataFrame:
-        return self.findings[self.findings["file"] == str(workbook.path)]
+        return self.findings[self.findings["file"] == workbook.display]
 
 
 def check_paths(
     paths: list[Path | str], registers: dict[str, Register], reference_year: int | None = None,
 ) -> CheckResult:
     """Read and validate every workbook found under ``paths``."""
-    workbooks = [read_workbook(p, registers, reference_year) for p in find_workbooks(paths)]
+    workbooks = []
+    for item in find_inputs(paths):
+        if item.problem is not None:
+            workbooks.append(WorkbookRead(item.path, item.status, *item.problem, kind=item.kind))
+        else:
+            workbooks.append(read_workbook(item.path, registers, reference_year, item.display))
     frames = [validate_sheets(w.sheets) for w in workbooks if w.status == "ok"]
+    frames += [note_findings(w.display, w.notes) for w in workbooks if w.notes]
     frames = [f for f in frames if not f.empty]
     findings = pd.concat(frames, ignore_index=True) if frames else empty_findings()
     return CheckResult(workbooks, findings)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -334,7 +335,8 @@ def consolidate_cmd(ctx: Context, input_dir: Path | None, output: Path | None, a
     the same run's accepted records exported too (the rows the summary holds, read once).
 
     Exit code: 0 the summary was written, 1 a register could not be loaded into the database (--database),
-    2 no workbook could be read.
+    2 no workbook could be read, 3 the summary was written but some input could not be read (its
+    unusable lines in the manifest say why).
     """
     from .jobs import monthly_summary
 
@@ -352,13 +354,7 @@ def consolidate_cmd(ctx: Context, input_dir: Path | None, output: Path | None, a
         click.echo(json.dumps(result.manifest(output), ensure_ascii=False, indent=2))
     else:
         console = _console()
-        files = result.files
-        by_status = {s: result.count(s) for s in ("ok", "unusable", "duplicate", "ignored")}
-        console.print(f"文件 {len(files)} 个：已读取 {by_status['ok']}，无法使用 {by_status['unusable']}，"
-                      f"重复 {by_status['duplicate']}，忽略 {by_status['ignored']} / files: {by_status}")
-        for f in files:
-            if f.status in ("unusable", "duplicate"):
-                console.print(f"  [{'red' if f.status == 'unusable' else 'yellow'}]{f.status}[/] {f.display}: {f.message}")
+        print_manifest_lines(result, console)
         accepted, rejected = result.rows_accepted, result.rows_rejected
         console.print(f"记录 {accepted} 行接收，{rejected} 行拒收（见「问题数据」）；逾期 {len(lists.items)} 项，"
                       f"即将到期 {len(lists.due_soon)} 项 / {accepted} rows accepted, {rejected} rejected; "
@@ -374,6 +370,28 @@ def consolidate_cmd(ctx: Context, input_dir: Path | None, output: Path | None, a
         sys.exit(2)
     if failed:
         sys.exit(1)
+    if not result.complete:
+        sys.exit(3)
+
+
+def print_manifest_lines(result, console: Console) -> None:
+    """The console's account of the input: counts by status, then every file or folder that was not read
+    as it is (unusable, duplicate, ignored) and every warning, each with its reason."""
+    files = result.files
+    by_status = {s: result.count(s) for s in ("ok", "unusable", "duplicate", "ignored")}
+    console.print(f"文件 {len(files)} 个：已读取 {by_status['ok']}，无法使用 {by_status['unusable']}，"
+                  f"重复 {by_status['duplicate']}，忽略 {by_status['ignored']} / files: {by_status}")
+    colours = {"unusable": "red", "duplicate": "yellow", "ignored": "dim"}
+    for f in files:
+        if f.status in colours:
+            what = "文件夹 folder " if f.kind == "folder" else ""
+            console.print(f"  [{colours[f.status]}]{f.status}[/] {what}{escape(f.display)}: {escape(f.message)}")
+        for warning in f.warnings:
+            console.print(f"  [yellow]warning[/] {escape(f.display)}: {escape(warning)}")
+    skipped = result.rows_skipped
+    if skipped:
+        console.print(f"跳过 {skipped} 行（空行、表尾签字或合计行，见「文件清单」）/ {skipped} rows skipped "
+                      "(blank, signature or totals lines; see the manifest)")
 
 
 @main.command("overdue")
@@ -405,6 +423,7 @@ def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_b
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     console = _console()
+    print_manifest_lines(run.result, console)
     table = Table(title=f"逾期 / overdue as of {day:%Y-%m-%d}: {len(lists.items)}")
     for col in ("门店", "登记表", "编号", "客户", "负责人", "规则", "应完成", "逾期天数"):
         table.add_column(col)
@@ -420,6 +439,8 @@ def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_b
         console.print(f"[yellow]{note}[/]")
     for path in written:
         console.print(f"工作簿 / workbook: {path}")
+    if not run.result.complete:
+        sys.exit(3)
 
 
 @main.command("export")
@@ -439,7 +460,8 @@ def export_cmd(ctx: Context, input_dir: Path | None, out_dir: Path, formats: str
     """Export every register's accepted records under INPUT_DIR (English keys, real types) with a datapackage.json,
     and with --database load them (upserts: a rerun updates rather than duplicates).
 
-    Exit code: 0 done, 1 a register could not be loaded into the database, 2 no workbook could be read.
+    Exit code: 0 done, 1 a register could not be loaded into the database, 2 no workbook could be read,
+    3 some input could not be read.
     """
     from .jobs import export_run
 
@@ -450,11 +472,14 @@ def export_cmd(ctx: Context, input_dir: Path | None, out_dir: Path, formats: str
     with _progress_bar(False) as progress:
         run = export_run(folder, ctx.registers, ctx.config, out_dir, chosen, encoding, list(register_ids) or None,
                          reference_year, jobs, progress)
+    print_manifest_lines(run.result, _console())
     failed = _report_export(ctx, run, list(register_ids) or None, database, _console())
     if not run.result.readable:
         sys.exit(2)
     if failed:
         sys.exit(1)
+    if not run.result.complete:
+        sys.exit(3)
 
 
 @main.command("email")

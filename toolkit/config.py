@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .definitions import Duration, Register, load_registers
+from .limits import Limits
 from .mail.settings import DEFAULT_PASSWORD_ENV, PROVIDERS, SECURITY, EmailSettings, recipients
 
 CONFIG_NAME = "taizhang.toml"
@@ -50,6 +51,7 @@ class Config:
     soon_days: int = 3
     email: EmailSettings = field(default_factory=EmailSettings)
     rules: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # register -> deadline -> change
+    limits: Limits = field(default_factory=Limits)
 
     def store_for_path(self, relative: str) -> Store | None:
         """The store whose ``paths`` globs match a file's path relative to the input folder."""
@@ -117,10 +119,19 @@ def _text(path: Path, table: dict, key: str, where: str, required: bool = False)
     value = table.get(key, "")
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
+    name = f"{where}.{key}" if where else key
     if not isinstance(value, str) or (required and not value.strip()):
-        raise ConfigError(path, f"{where}.{key}" if where else key, "应为非空文本" if required else "应为文本",
+        raise ConfigError(path, name, "应为非空文本" if required else "应为文本",
                           "expected non-empty text" if required else "expected text")
+    _no_control(path, name, value)
     return value.strip()
+
+
+def _no_control(path: Path, name: str, value: str) -> None:
+    """Line breaks and other control characters in a name or address would break an email header or a file
+    name later, half way through a run: they are refused when the file is read."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ConfigError(path, name, "不能含换行或其他控制字符", "must not contain line breaks or other control characters")
 
 
 def load_config(path: Path | str) -> Config:
@@ -132,7 +143,7 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(path, "-", "配置文件不存在", "no such configuration file") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(path, "-", f"TOML 格式错误: {e}", f"not valid TOML: {e}") from None
-    _known(path, doc, {"company", "stores", "paths", "consolidate", "rules", "email"}, "")
+    _known(path, doc, {"company", "stores", "paths", "consolidate", "rules", "email", "limits"}, "")
     base = path.parent
     config = Config(path=path)
     company = doc.get("company", {})
@@ -176,6 +187,7 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(path, "consolidate.soon_days", "应为 0–60 的整数", "expected a whole number 0–60")
     config.soon_days = soon
     config.email = _email(path, doc.get("email", {}))
+    config.limits = _limits(path, doc.get("limits", {}))
     rules = doc.get("rules", {})
     _known(path, rules, set(rules) if isinstance(rules, dict) else set(), "rules")
     for reg_id, table in rules.items():
@@ -188,11 +200,12 @@ EMAIL_KEYS = {"provider", "host", "port", "security", "username", "sender", "sen
               "management", "max_size_mb", "retries", "retry_seconds", "timeout_seconds", "ca_file", "top_items"}
 
 
-def _email_number(path: Path, table: dict, key: str, default: float, low: float, high: float, whole: bool = False) -> float:
+def _email_number(path: Path, table: dict, key: str, default: float, low: float, high: float, whole: bool = False,
+                  section: str = "email") -> float:
     value = table.get(key, default)
     kinds = int if whole else (int, float)
     if not isinstance(value, kinds) or isinstance(value, bool) or not low <= value <= high:
-        raise ConfigError(path, f"email.{key}", f"应为 {low:g}–{high:g} 的{'整数' if whole else '数'}",
+        raise ConfigError(path, f"{section}.{key}", f"应为 {low:g}–{high:g} 的{'整数' if whole else '数'}",
                           f"expected a {'whole ' if whole else ''}number {low:g}–{high:g}")
     return value
 
@@ -220,6 +233,7 @@ def _email(path: Path, table: Any) -> EmailSettings:
     if not isinstance(management, list) or not all(isinstance(m, str) for m in management):
         raise ConfigError(path, "email.management", "应为邮箱地址列表", "expected a list of email addresses")
     for entry in management:
+        _no_control(path, "email.management", entry)
         if not recipients([entry]) or any("@" not in address for _, address in recipients([entry])):
             raise ConfigError(path, "email.management", f"{entry!r} 不是电子邮箱", f"{entry!r} is not an email address")
     ca_file = _text(path, table, "ca_file", "email")
@@ -235,6 +249,21 @@ def _email(path: Path, table: Any) -> EmailSettings:
         timeout_seconds=float(_email_number(path, table, "timeout_seconds", 60, 1, 600)),
         ca_file=path.parent / ca_file if ca_file else None,
         top_items=int(_email_number(path, table, "top_items", 10, 0, 100, whole=True)), provider=provider)
+
+
+LIMIT_RANGES = {"max_file_mb": (1, 100_000), "max_inflated_mb": (10, 1_000_000), "max_ratio": (10, 100_000),
+                "max_rows": (1000, 100_000_000), "max_columns": (50, 16_384)}
+
+
+def _limits(path: Path, table: Any) -> Limits:
+    """The [limits] table: how much one input may cost (see toolkit/limits.py)."""
+    _known(path, table, set(LIMIT_RANGES), "limits")
+    values = {}
+    for key, (low, high) in LIMIT_RANGES.items():
+        if key in table:
+            whole = key in ("max_rows", "max_columns")
+            values[key] = int(_email_number(path, table, key, 0, low, high, whole=whole, section="limits"))
+    return Limits(**values)
 
 
 def find_config(explicit: Path | str | None, folder: Path | str = ".") -> Config:

@@ -14,7 +14,8 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -27,18 +28,21 @@ import pyarrow.compute as pc
 from .coerce import arrow_strings
 from .config import Config
 from .definitions import Register
+from .inputs import InputPath, shown, walk_inputs
+from .limits import DEFAULT_LIMITS, Limits
 from .reader import (
-    WORKBOOK_SUFFIXES,
     HeaderMatch,
     SheetRead,
     SheetScan,
     WorkbookScan,
     is_ignored,
+    read_bytes,
     read_sheet,
     scan_workbook,
+    workbook_kind,
 )
 from .records import empty_records, key_complete, key_text
-from .validate import empty_findings, validate_sheet
+from .validate import empty_findings, note_findings, validate_sheet
 
 _SHEET_REJECTED = ["source_file", "source_sheet", "source_row", "key", "reason_zh", "reason_en"]
 REJECTED_COLUMNS = ["store_code", "store_name", "register", "register_name", "source_file", "source_sheet",
@@ -81,16 +85,21 @@ class FileEntry:
     modified: float = 0.0
     sheets: list[SheetEntry] = field(default_factory=list)
     metadata_store: tuple[str | None, str | None] = (None, None)
+    kind: str = "file"  # file | folder
+    skipped: Counter = field(default_factory=Counter)  # reason -> rows skipped for it
+    warnings: list[str] = field(default_factory=list)  # what the run changed or could not decide, bilingual
 
     @property
     def message(self) -> str:
         return f"{self.message_zh} / {self.message_en}" if self.message_zh else ""
 
     def manifest(self) -> dict:
-        return {"path": self.display, "status": self.status, "store_code": self.store_code or None,
-                "store_name": self.store_name or None, "registers": self.registers, "sha256": self.sha256 or None,
+        return {"path": self.display, "kind": self.kind, "status": self.status,
+                "store_code": self.store_code or None, "store_name": self.store_name or None,
+                "registers": self.registers, "sha256": self.sha256 or None,
                 "rows_read": self.rows_read, "rows_accepted": self.rows_accepted,
-                "rows_rejected": self.rows_rejected, "message": self.message}
+                "rows_rejected": self.rows_rejected, "rows_skipped": self.rows_skipped,
+                "skipped": dict(self.skipped), "message": self.message, "warnings": list(self.warnings)}
 
 
 @dataclass
@@ -153,6 +162,15 @@ class Consolidation:
     def rows_rejected(self) -> int:
         return sum(f.rows_rejected for f in self.files)
 
+    @property
+    def rows_skipped(self) -> int:
+        return sum(f.rows_skipped for f in self.files)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every input was read: no file or folder is unusable."""
+        return self.count("unusable") == 0
+
     def sheet_registers(self) -> pd.DataFrame:
         """Which register each read sheet held (file, sheet, register): findings name a file and sheet only."""
         return pd.DataFrame([(e.display, s.sheet, s.register) for e in self.files for s in e.sheets],
@@ -165,19 +183,12 @@ class Consolidation:
 # --- reading one file (runs in a worker process) ----------------------------------------------------
 _worker_registers: dict[str, Register] = {}
 _worker_year: int | None = None
+_worker_limits: Limits = DEFAULT_LIMITS
 
 
-def _init_worker(registers: dict[str, Register], reference_year: int | None) -> None:
-    global _worker_registers, _worker_year
-    _worker_registers, _worker_year = registers, reference_year
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _init_worker(registers: dict[str, Register], reference_year: int | None, limits: Limits) -> None:
+    global _worker_registers, _worker_year, _worker_limits
+    _worker_registers, _worker_year, _worker_limits = registers, reference_year, limits
 
 
 def _row_reasons(errors: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
@@ -200,7 +211,7 @@ def _row_reasons(errors: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
 
 def _layout(scan: SheetScan) -> tuple:
     h = scan.header
-    return (scan.register.id, tuple(sorted(h.columns.items())), tuple(sorted(h.extra.items())),
+    return (scan.register.id, h.depth, tuple(sorted(h.columns.items())), tuple(sorted(h.extra.items())),
             tuple(sorted(h.duplicates.items())))
 
 
@@ -209,21 +220,29 @@ def _read_together(members: list[tuple[FileEntry, SheetScan]], reference_year: i
     """Sheets of the same register and the same column layout, read as one sheet (one pass of pandas work
     instead of one per small sheet); ``origin`` keeps each row's file, sheet and Excel row."""
     first = members[0][1]
-    rows: list[list] = [first.rows[first.header.row]]
+    depth = first.header.depth
+    rows: list[list] = list(first.rows[first.header.row:first.header.row + depth])
     files, sheets, excel_rows, parts, header_rows = [], [], [], [], []
+    errors: dict[tuple[int, int], str] = {}
     for part, (entry, scan) in enumerate(members):
-        body = scan.rows[scan.header.row + 1:]
+        start = scan.header.row + depth
+        body = scan.rows[start:]
+        offset = len(rows) - start
+        for (r, c), error in scan.errors.items():
+            if r >= start:
+                errors[(r + offset, c)] = error
         rows.extend(body)
         files.extend([entry.display] * len(body))
         sheets.extend([scan.sheet] * len(body))
-        excel_rows.extend(range(scan.header.row + 2, scan.header.row + 2 + len(body)))
+        excel_rows.extend(range(start + 1, start + 1 + len(body)))
         parts.extend([part] * len(body))
-        header_rows.append(scan.header.row + 1)
+        header_rows.append(start)
     header = HeaderMatch(0, dict(first.header.columns), dict(first.header.headers), dict(first.header.extra),
-                         dict(first.header.duplicates))
-    sheet = read_sheet(rows, first.sheet, first.sheet, first.register, header, reference_year)
+                         dict(first.header.duplicates), depth)
+    sheet = read_sheet(rows, first.sheet, first.sheet, first.register, header, reference_year, errors,
+                       np.asarray(parts, dtype=np.int64))
     origin = pd.DataFrame({"file": files, "sheet": sheets, "row": excel_rows, "part": parts},
-                          index=pd.RangeIndex(2, 2 + len(files)))
+                          index=pd.RangeIndex(depth + 1, depth + 1 + len(files)))
     sheet.origin = origin.loc[sheet.data.index]
     sheet.skipped = [(int(origin.at[r, "part"]), int(origin.at[r, "row"]), reason) for r, reason in sheet.skipped]
     return sheet, header_rows
@@ -247,43 +266,72 @@ def _sheet_findings(findings: pd.DataFrame, sheet: SheetRead, members: list[tupl
 
 
 def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | None = None,
-                reference_year: int | None = None) -> BatchResult:
+                reference_year: int | None = None, limits: Limits | None = None) -> BatchResult:
     """Read and validate a batch of workbooks; split each sheet's rows into accepted and rejected.
 
+    Each file's bytes are read once: the hash in the manifest and the rows read come from the same bytes.
     Sheets of the same register and layout (every store's copy of a template) are parsed and validated
     together; each row keeps its file, sheet and Excel row, and keys are unique per sheet, not across.
     """
     registers = registers if registers is not None else _worker_registers
     year = reference_year if reference_year is not None else _worker_year
+    limits = limits or _worker_limits
     entries: list[FileEntry] = []
     scanned: list[tuple[FileEntry, WorkbookScan]] = []
     groups: dict[tuple, list[tuple[FileEntry, SheetScan]]] = {}
     for path, display in batch:
-        entry = FileEntry(path, display, "ok", modified=path.stat().st_mtime if path.exists() else 0.0)
+        entry = FileEntry(path, display, "ok", modified=_modified(path))
         entries.append(entry)
-        if not is_ignored(path) and path.suffix.lower() in WORKBOOK_SUFFIXES:
-            entry.sha256 = file_sha256(path)
-        scan = scan_workbook(path, registers)
+        data = None
+        if not is_ignored(path) and workbook_kind(path):
+            data = read_bytes(path, limits)
+            if isinstance(data, bytes):
+                entry.sha256 = hashlib.sha256(data).hexdigest()
+        try:
+            scan = scan_workbook(path, registers, data, limits)
+        except Exception as e:  # the last guard: one file's surprise must not take its batch down
+            scan = WorkbookScan(path, "unusable", f"读取时出错（{type(e).__name__}），未读取",
+                                f"error while reading ({type(e).__name__}: {e}); not read")
+        del data
         scanned.append((entry, scan))
         entry.status, entry.message_zh, entry.message_en = scan.status, scan.message_zh, scan.message_en
+        entry.warnings.extend(f"{sheet}: {zh} / {en}" for sheet, zh, en in scan.notes)
         if scan.metadata is not None:
             entry.metadata_store = (scan.metadata.store_code, scan.metadata.store_name)
         for sheet_scan in scan.sheets:
+            if sheet_scan.hidden:
+                entry.warnings.append(f"{sheet_scan.sheet}: 隐藏的工作表，已读取 / a hidden sheet; read like the others")
             groups.setdefault(_layout(sheet_scan), []).append((entry, sheet_scan))
     results, finding_frames = [], []
     for members in groups.values():
-        sheet, header_rows = _read_together(members, year)
-        findings = _sheet_findings(validate_sheet(sheet), sheet, members, header_rows)
+        try:
+            sheet, header_rows = _read_together(members, year)
+            findings = _sheet_findings(validate_sheet(sheet), sheet, members, header_rows)
+            result, bad = _split_rejected(sheet, findings, members)
+        except Exception as e:  # the last guard, as above: these sheets are unusable, the others go on
+            for entry, scan in members:
+                entry.status = "unusable"
+                entry.message_zh = f"读取工作表「{scan.sheet}」时出错（{type(e).__name__}），未读取"
+                entry.message_en = f"error while reading sheet {scan.sheet} ({type(e).__name__}: {e}); not read"
+            continue
         finding_frames.append(findings)
-        result, bad = _split_rejected(sheet, findings, members)
         results.append(result)
         _count_rows(result.register, sheet, bad, members)
     for entry, scan in scanned:  # the manifest lists a file's registers in its sheets' order
         order = {s.sheet: i for i, s in enumerate(scan.sheets)}
         entry.sheets.sort(key=lambda s: order[s.sheet])
         entry.registers = list(dict.fromkeys(s.register for s in entry.sheets))
+        finding_frames.append(note_findings(entry.display, scan.notes))
+    finding_frames = [f for f in finding_frames if not f.empty]
     findings = pd.concat(finding_frames, ignore_index=True) if finding_frames else empty_findings()
     return BatchResult(entries, results, findings)
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _split_rejected(sheet: SheetRead, findings: pd.DataFrame, members: list[tuple[FileEntry, SheetScan]]
@@ -310,6 +358,7 @@ def _split_rejected(sheet: SheetRead, findings: pd.DataFrame, members: list[tupl
     accepted = pd.concat([source[~bad], data[~bad]], axis=1).reset_index(drop=True)
     rejected = source[bad].reset_index(drop=True)
     rejected["key"] = key_text(data[bad], register).to_numpy()
+    rejected["key_complete"] = key_complete(data[bad], register).to_numpy()
     why = _row_reasons(reasons, at[bad])
     rejected["reason_zh"], rejected["reason_en"] = why["reason_zh"].to_numpy(), why["reason_en"].to_numpy()
     return SheetsResult(register.id, accepted, rejected), bad
@@ -322,6 +371,8 @@ def _count_rows(register: str, sheet: SheetRead, bad: np.ndarray, members: list[
     accepted = np.bincount(parts[~bad], minlength=len(members))
     rejected = np.bincount(parts[bad], minlength=len(members))
     skipped = Counter(part for part, _, _ in sheet.skipped)
+    for part, _, reason in sheet.skipped:
+        members[part][0].skipped[reason] += 1
     for part, (entry, scan) in enumerate(members):
         entry.sheets.append(SheetEntry(scan.sheet, register))
         entry.rows_accepted += int(accepted[part])
@@ -331,36 +382,41 @@ def _count_rows(register: str, sheet: SheetRead, bad: np.ndarray, members: list[
 
 
 # --- putting the files together ------------------------------------------------------------------------
-def find_input_files(input_dir: Path) -> list[Path]:
-    """Every file under the input folder, in a stable order (non-workbooks are listed as ignored)."""
-    if input_dir.is_file():
-        return [input_dir]
-    return sorted(p for p in input_dir.rglob("*") if p.is_file())
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root if root.is_dir() else root.parent).as_posix()
-    except ValueError:
-        return path.as_posix()
+def _folder_store(entry: FileEntry, root: Path) -> tuple[str, str] | None:
+    """The nearest parent folder named ``<code>_<name>`` (``2026-10`` is a month, not a store)."""
+    parent = entry.path.parent
+    top = root if root.is_dir() else root.parent
+    while parent != top and parent.parent != parent:
+        m = _STORE_FOLDER.match(shown(parent.name))
+        if m and not re.fullmatch(r"[\d\W_]+", m.group("name")):
+            return m.group("code"), m.group("name")
+        parent = parent.parent
+    return None
 
 
 def _resolve_store(entry: FileEntry, root: Path, config: Config) -> None:
-    """Template metadata, else the configuration's paths, else a ``<code>_<name>`` parent folder."""
-    code, name = entry.metadata_store
-    if not code:
-        store = config.store_for_path(entry.display)
-        if store is not None:
-            code, name = store.code, store.name
-    if not code:
-        parent = entry.path.parent
-        top = root if root.is_dir() else root.parent
-        while parent != top and parent.parent != parent:
-            m = _STORE_FOLDER.match(parent.name)
-            if m and not re.fullmatch(r"[\d\W_]+", m.group("name")):  # "2026-10" is a month, not a store
-                code, name = m.group("code"), m.group("name")
-                break
-            parent = parent.parent
+    """The configuration's paths, else a ``<code>_<name>`` parent folder, else the template's metadata.
+
+    Head office files a submission under the store that sent it: a store that filled a copy of another
+    store's template carries that store's code in the metadata, so the folder wins, and the conflict is
+    said on the file's manifest line."""
+    meta_code, meta_name = entry.metadata_store
+    code, name, source = None, None, ""
+    store = config.store_for_path(entry.display)
+    if store is not None:
+        code, name, source = store.code, store.name, "taizhang.toml"
+    elif (folder := _folder_store(entry, root)) is not None:
+        code, name = folder
+        source = "folder"
+    elif meta_code:
+        code, name = meta_code, meta_name
+    if code and meta_code and str(meta_code) != str(code):
+        where_zh = "taizhang.toml 的 paths" if source == "taizhang.toml" else "所在文件夹"
+        where_en = "the paths in taizhang.toml" if source == "taizhang.toml" else "its folder"
+        entry.warnings.append(
+            f"门店不一致：模板信息写的是 {meta_code} {meta_name or ''}，{where_zh}为 {code} {name or ''}，按 {code} 记入 / "
+            f"store conflict: the template metadata says {meta_code} {meta_name or ''}, {where_en} says {code}; "
+            f"filed under {code}")
     if not code:
         entry.status = "unusable"
         entry.message_zh = ("无法确定门店：文件中没有模板信息，文件夹名也不是「编号_店名」形式；"
@@ -418,34 +474,82 @@ def _empty_rejected() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="int64" if c == "source_row" else "string") for c in REJECTED_COLUMNS})
 
 
-def _replace_older(records: pd.DataFrame, register: Register, order: dict[str, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Where two files of a store carry the same record key, the newer file's record wins."""
+def _keyed(frame: pd.DataFrame, shown: pd.Series, complete: pd.Series, rank: pd.Series, accepted: bool
+           ) -> pd.DataFrame:
+    return pd.DataFrame({"store_code": frame["store_code"].to_numpy(), "source_file": frame["source_file"].to_numpy(),
+                         "source_row": frame["source_row"].to_numpy(), "_shown": shown.to_numpy(),
+                         "_key": shown.str.casefold().to_numpy(), "_rank": rank.to_numpy(), "_accepted": accepted,
+                         "_at": frame.index.to_numpy()})[complete.to_numpy(dtype=bool)]
+
+
+def _replace_older(records: pd.DataFrame, rejected: pd.DataFrame, register: Register, order: dict[str, int]
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Where two files of a store carry the same record key, the newer file's row wins, accepted or
+    rejected: a store that sends v2 with an error on a row has withdrawn v1's record of that key (it is
+    not current until the store fixes v2). Returns the records kept and the records replaced, each
+    replaced one with the winner's file, row and whether the winner was rejected."""
     if records.empty or not register.key:
         return records, records.iloc[0:0]
-    files_per_store = records.groupby("store_code", sort=False)["source_file"].nunique()
+    both = pd.concat([records[["store_code", "source_file"]], rejected[["store_code", "source_file"]]])
+    files_per_store = both.groupby("store_code", sort=False)["source_file"].nunique()
     several = files_per_store.index[files_per_store > 1]
     if several.empty:  # one file per store: nothing can replace anything
         return records, records.iloc[0:0]
-    replaced = _replaced_rows(records[records["store_code"].isin(several)], register, order)
-    if replaced.empty:
-        return records, replaced
+    mine = records[records["store_code"].isin(several)]
+    theirs = rejected[rejected["store_code"].isin(several)]
+    keyed = pd.concat([
+        _keyed(mine, key_text(mine, register), key_complete(mine, register), mine["source_file"].map(order), True),
+        _keyed(theirs, theirs["key"].astype("string"), theirs["key_complete"].fillna(False).astype(bool),
+               theirs["source_file"].map(order), False),
+    ], ignore_index=True).sort_values(["_rank", "source_row"], kind="stable")
+    newest = keyed.drop_duplicates(["store_code", "_key"], keep="last")
+    winners = newest.set_index(["store_code", "_key"])[["source_file", "source_row", "_accepted"]]
+    losers = keyed[keyed["_accepted"]].join(winners.add_suffix("_winner"), on=["store_code", "_key"])
+    losers = losers[losers["source_file_winner"] != losers["source_file"]]
+    if losers.empty:
+        return records, records.iloc[0:0]
+    replaced = records.loc[losers["_at"].to_numpy()].assign(
+        _shown=losers["_shown"].to_numpy(), source_file_winner=losers["source_file_winner"].to_numpy(),
+        source_row_winner=losers["source_row_winner"].to_numpy(), winner_rejected=~losers["_accepted_winner"].to_numpy())
     return records.drop(index=replaced.index).reset_index(drop=True), replaced
 
 
-def _replaced_rows(records: pd.DataFrame, register: Register, order: dict[str, int]) -> pd.DataFrame:
-    """The records an older file of the same store carries under a key that a newer file carries too,
-    with the winner's file and row (``source_file_winner``, ``source_row_winner``) and the key (``_shown``)."""
+def _repeats_in_file(records: pd.DataFrame, register: Register, sheet_order: dict[tuple[str, str], int]
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A key that repeats across the sheets of one file (a hidden copy of the register, a second sheet of
+    the same rows) is one record: the first (in sheet order) is kept, the others are rejected as repeats."""
+    if records.empty or not register.key:
+        return records, records.iloc[0:0]
+    counts = records.groupby(["store_code", "source_file"], sort=False)["source_sheet"].nunique()
+    if not (counts > 1).any():
+        return records, records.iloc[0:0]
     shown = key_text(records, register)
-    complete = key_complete(records, register)
-    rank = records["source_file"].map(order)
-    ordered = (records.assign(_shown=shown, _key=shown.str.casefold(), _rank=rank)[complete]
-               .sort_values(["_rank", "source_row"], kind="stable"))
-    newest = ordered.drop_duplicates(["store_code", "_key"], keep="last")
-    winners = newest.set_index(["store_code", "_key"])[["source_file", "source_row"]]
-    losers_index = ordered.index.difference(newest.index)
-    losers = ordered.loc[losers_index]
-    multi_file = losers.join(winners.add_suffix("_winner"), on=["store_code", "_key"])
-    return multi_file[multi_file["source_file_winner"] != multi_file["source_file"]]
+    frame = records.assign(_shown=shown, _key=shown.str.casefold(),
+                           _sheet=[sheet_order.get(k, 0) for k in zip(records["source_file"], records["source_sheet"],
+                                                                       strict=True)])
+    frame = frame[key_complete(records, register).to_numpy()].sort_values(["_sheet", "source_row"], kind="stable")
+    repeat = frame.duplicated(["store_code", "source_file", "_key"], keep="first")
+    if not repeat.any():
+        return records, records.iloc[0:0]
+    first = frame[~repeat].set_index(["store_code", "source_file", "_key"])[["source_sheet", "source_row"]]
+    repeats = frame[repeat].join(first.add_suffix("_first"), on=["store_code", "source_file", "_key"])
+    return records.drop(index=repeats.index).reset_index(drop=True), repeats
+
+
+def _repeat_findings(repeats: pd.DataFrame, register: Register) -> pd.DataFrame:
+    label = "、".join(register.field(k).label_zh for k in register.key)
+    label_en = ", ".join(register.field(k).label_en for k in register.key)
+    rows = repeats["source_row"].astype(str)
+    first = "工作表「" + repeats["source_sheet_first"] + "」第" + repeats["source_row_first"].astype(str) + "行"
+    first_en = "sheet " + repeats["source_sheet_first"] + " row " + repeats["source_row_first"].astype(str)
+    return pd.DataFrame({
+        "file": repeats["source_file"], "sheet": repeats["source_sheet"], "row": repeats["source_row"].astype("int64"),
+        "column": "", "field": register.key[0], "value": repeats["_shown"], "code": "unique-error",
+        "severity": "error",
+        "message_zh": "第" + rows + f"行「{label}」: " + repeats["_shown"] + " 与同一文件" + first + "重复，只计一次",
+        "message_en": "Row " + rows + f", {label_en}: " + repeats["_shown"] + " repeats " + first_en
+                      + " of the same file; counted once",
+    }).reset_index(drop=True)
 
 
 def _file_size(path: Path) -> int:
@@ -473,45 +577,114 @@ def _batches(items: list[tuple[Path, str]], workers: int) -> list[list[tuple[Pat
     return batches
 
 
+def _problem_entry(item: InputPath) -> FileEntry:
+    zh, en = item.problem or ("", "")
+    return FileEntry(item.path, item.display, item.status, kind=item.kind, message_zh=zh, message_en=en)
+
+
+WORKER_DIED = ("读取此文件时读取进程异常退出（可能是内存不足或文件损坏），未读取",
+               "the reading process died on this file (out of memory or a damaged file); not read")
+
+
+def _failed_batch(batch: list[tuple[Path, str]], reason: tuple[str, str]) -> BatchResult:
+    """A batch that could not be read at all: each of its files is listed as unusable with the reason."""
+    files = [FileEntry(path, display, "unusable", modified=_modified(path), message_zh=reason[0],
+                       message_en=reason[1]) for path, display in batch]
+    return BatchResult(files, [], empty_findings())
+
+
+def _read_batches(batches: list[list[tuple[Path, str]]], workers: int, registers: dict[str, Register],
+                  reference_year: int | None, limits: Limits, progress: Callable[[int], None]) -> list[BatchResult]:
+    """Every batch read in worker processes. A worker that dies (killed, out of memory, a reader's abort)
+    costs only what it held: its batch is read again file by file, each in a fresh worker, and the file
+    that kills a worker on its own is unusable with the reason; the run goes on."""
+    done: dict[int, BatchResult] = {}
+    retry: list[int] = []
+    context = get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                             initargs=(registers, reference_year, limits)) as pool:
+        futures = {pool.submit(check_files, batch): i for i, batch in enumerate(batches)}
+        for future in as_completed(futures):
+            i = futures[future]
+            try:
+                done[i] = future.result()
+                progress(len(done[i].files))
+            except Exception:  # BrokenProcessPool, or an error that escaped the per-file guard
+                retry.append(i)
+    parts: list[BatchResult] = [done[i] for i in sorted(done)]
+    for i in sorted(retry):
+        for item in batches[i]:
+            with ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker,
+                                     initargs=(registers, reference_year, limits)) as pool:
+                try:
+                    parts.append(pool.submit(check_files, [item]).result())
+                except Exception as e:
+                    reason = WORKER_DIED if isinstance(e, BrokenProcessPool) else (
+                        f"读取时出错（{type(e).__name__}），未读取", f"error while reading ({type(e).__name__}); not read")
+                    parts.append(_failed_batch([item], reason))
+            progress(1)
+    return parts
+
+
+def _newer_order(usable: list[FileEntry]) -> tuple[dict[str, int], dict[str, int]]:
+    """Each file's rank from older to newer, and its group of files saved within 2 s of each other:
+    within such a group "newer" cannot be told, and the file whose name sorts later counts as newer."""
+    by_time = sorted(usable, key=lambda e: (e.modified, e.display))
+    group: dict[str, int] = {}
+    current, last = -1, None
+    for e in by_time:
+        if last is None or e.modified - last > TIE_SECONDS:
+            current += 1
+        group[e.display] = current
+        last = e.modified
+    ranked = sorted(usable, key=lambda e: (group[e.display], e.display))
+    return {e.display: i for i, e in enumerate(ranked)}, group
+
+
+TIE_SECONDS = 2.0
+
+
 def consolidate(
     input_dir: Path | str, registers: dict[str, Register], config: Config | None = None,
     reference_year: int | None = None, jobs: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, limits: Limits | None = None,
 ) -> Consolidation:
-    """Read, validate and put together every workbook under ``input_dir``."""
+    """Read, validate and put together every workbook under ``input_dir``. Every file and folder under it
+    has a line in the manifest; none can stop the run over the others."""
     root = Path(input_dir)
     config = config or Config()
-    paths = find_input_files(root)
-    displays = [_relative(p, root) for p in paths]
-    batches_done: list[BatchResult] = []
-    done = 0
-    items = list(zip(paths, displays, strict=True))
-    workers = min(jobs or os.cpu_count() or 1, len(paths))
+    limits = limits or config.limits
+    inputs = walk_inputs(root)
+    items = [(p.path, p.display) for p in inputs if p.problem is None]
+    total, done = len(items), [0]
+
+    def advance(files: int) -> None:
+        done[0] += files
+        if progress:
+            progress(done[0], total)
+
+    workers = min(jobs or os.cpu_count() or 1, len(items))
     batches = _batches(items, max(workers, 1))
     if workers > 1 and len(batches) > 1:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                                 initargs=(registers, reference_year)) as pool:
-            for batch_result in pool.map(check_files, batches):
-                batches_done.append(batch_result)
-                done += len(batch_result.files)
-                if progress:
-                    progress(done, len(paths))
+        batches_done = _read_batches(batches, workers, registers, reference_year, limits, advance)
     else:
+        batches_done = []
         for batch in batches:
-            batches_done.append(check_files(batch, registers, reference_year))
-            done += len(batches_done[-1].files)
-            if progress:
-                progress(done, len(paths))
-    entries = [entry for b in batches_done for entry in b.files]
+            batches_done.append(check_files(batch, registers, reference_year, limits))
+            advance(len(batch))
+    read = {entry.display: entry for b in batches_done for entry in b.files}
+    entries = [read[p.display] if p.problem is None else _problem_entry(p) for p in inputs]
     _mark_duplicates(entries)
     for entry in entries:
         if entry.status == "ok":
             _resolve_store(entry, root, config)
     by_display = {e.display: e for e in entries}
     usable = [e for e in entries if e.status == "ok" or (e.status == "unusable" and e.sheets)]
-    order = {e.display: i for i, e in enumerate(sorted(usable, key=lambda e: (e.modified, e.display)))}
+    order, same_time = _newer_order(usable)
+    sheet_order = {(e.display, sh.sheet): i for e in entries for i, sh in enumerate(e.sheets)}
     records: dict[str, pd.DataFrame] = {}
     rejected_frames: list[pd.DataFrame] = []
+    extra_findings: list[pd.DataFrame] = []
     for reg_id, register in registers.items():
         accepted, rejected = _register_rows(batches_done, register)
         of_file = _of_file(accepted["source_file"], by_display, "status")
@@ -522,32 +695,37 @@ def consolidate(
             unusable["reason_en"] = _of_file(unusable["source_file"], by_display, "message_en")
             rejected = pd.concat([rejected, unusable], ignore_index=True)
         rejected = rejected[_of_file(rejected["source_file"], by_display, "status").isin(["ok", "unusable"])]
+        rejected = _with_store(rejected, by_display).assign(register=reg_id, register_name=register.name_zh)
         if not rejected.empty:
-            rejected_frames.append(_with_store(rejected, by_display).assign(register=reg_id,
-                                                                            register_name=register.name_zh))
-        merged, replaced = _replace_older(_with_store(accepted[(of_file == "ok").to_numpy()], by_display),
-                                          register, order)
+            rejected_frames.append(rejected)
+        current = _with_store(accepted[(of_file == "ok").to_numpy()], by_display)
+        current, repeats = _repeats_in_file(current, register, sheet_order)
+        if not repeats.empty:
+            found = _repeat_findings(repeats, register)
+            extra_findings.append(found)
+            _move_to_rejected(repeats, by_display)
+            rejected_frames.append(_rejected_frame(repeats, reg_id, register, found["message_zh"].to_numpy(),
+                                                   found["message_en"].to_numpy()))
+        ok_rejected = rejected[_of_file(rejected["source_file"], by_display, "status") == "ok"]
+        merged, replaced = _replace_older(current, ok_rejected, register, order)
         records[reg_id] = merged
         if not replaced.empty:
-            for display, count in replaced["source_file"].value_counts().items():
-                by_display[display].rows_accepted -= int(count)
-                by_display[display].rows_rejected += int(count)
-            rejected_frames.append(pd.DataFrame({
-                "store_code": replaced["store_code"], "store_name": replaced["store_name"], "register": reg_id,
-                "register_name": register.name_zh, "source_file": replaced["source_file"],
-                "source_sheet": replaced["source_sheet"], "source_row": replaced["source_row"],
-                "key": replaced["_shown"],
-                "reason_zh": "编号与较新的文件 " + replaced["source_file_winner"] + " 第" +
-                             replaced["source_row_winner"].astype(str) + "行相同，已由其取代",
-                "reason_en": "same record key as the newer file " + replaced["source_file_winner"] + " row " +
-                             replaced["source_row_winner"].astype(str) + "; replaced by it",
-            }))
+            _move_to_rejected(replaced, by_display)
+            _say_undecidable(replaced, same_time, by_display)
+            there_zh = np.where(replaced["winner_rejected"], "（该行有错误被拒收，修正后才计入）", "")
+            there_en = np.where(replaced["winner_rejected"], " (that row was rejected for errors: fix it there)", "")
+            rejected_frames.append(_rejected_frame(
+                replaced, reg_id, register,
+                "编号与较新的文件 " + replaced["source_file_winner"] + " 第" +
+                replaced["source_row_winner"].astype(str) + "行相同，已由其取代" + there_zh,
+                "same record key as the newer file " + replaced["source_file_winner"] + " row " +
+                replaced["source_row_winner"].astype(str) + "; replaced by it" + there_en))
     rejected = (pd.concat(rejected_frames, ignore_index=True)[REJECTED_COLUMNS] if rejected_frames
                 else _empty_rejected())
     rejected = rejected.sort_values(["store_code", "source_file", "source_sheet", "source_row"],
                                     kind="stable").reset_index(drop=True)
-    findings = (pd.concat([b.findings for b in batches_done], ignore_index=True) if batches_done
-                else empty_findings())
+    frames = [b.findings for b in batches_done] + extra_findings
+    findings = pd.concat(frames, ignore_index=True) if frames else empty_findings()
     findings = findings[_of_file(findings["file"], by_display, "status") != "duplicate"]
     files = findings["file"].astype("string")
     findings = findings.assign(store_code=_of_file(files, by_display, "store_code"),
@@ -558,3 +736,32 @@ def consolidate(
                                          kind="stable", ignore_index=True) for reg_id, frame in records.items()}
     return Consolidation(root, registers, entries, records, rejected, findings)
 
+
+def _move_to_rejected(rows: pd.DataFrame, by_display: dict[str, FileEntry]) -> None:
+    """Rows taken out of the records after the files were counted: their files' counts follow."""
+    for display, count in rows["source_file"].value_counts().items():
+        by_display[display].rows_accepted -= int(count)
+        by_display[display].rows_rejected += int(count)
+
+
+def _rejected_frame(rows: pd.DataFrame, reg_id: str, register: Register, zh, en) -> pd.DataFrame:
+    return pd.DataFrame({
+        "store_code": rows["store_code"].to_numpy(), "store_name": rows["store_name"].to_numpy(), "register": reg_id,
+        "register_name": register.name_zh, "source_file": rows["source_file"].to_numpy(),
+        "source_sheet": rows["source_sheet"].to_numpy(), "source_row": rows["source_row"].to_numpy(),
+        "key": rows["_shown"].to_numpy(), "reason_zh": np.asarray(zh, dtype=object),
+        "reason_en": np.asarray(en, dtype=object)})
+
+
+def _say_undecidable(replaced: pd.DataFrame, same_time: dict[str, int], by_display: dict[str, FileEntry]) -> None:
+    """Files saved within 2 s of each other whose keys overlap: which is newer was decided by name."""
+    pairs = set(zip(replaced["source_file"], replaced["source_file_winner"], strict=True))
+    for older, newer in sorted(pairs):
+        if same_time.get(older) != same_time.get(newer):
+            continue
+        text = (f"{older} 与 {newer} 的修改时间相同或相差不到{TIE_SECONDS:g}秒，无法判断哪个较新：按文件名排序，"
+                f"同一编号取 {newer} 的记录 / {older} and {newer} were saved within {TIE_SECONDS:g} s of each other: "
+                f"which is newer cannot be told; for the same key the records of {newer} (its name sorts later) were kept")
+        for display in (older, newer):
+            if text not in by_display[display].warnings:
+                by_display[display].warnings.append(text)

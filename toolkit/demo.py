@@ -311,6 +311,7 @@ def write_demo(out_dir: Path | str, registers: dict[str, Register], month: str =
         if handmade:
             written.append(_handmade_workbook(folder / f"{name}_投诉及报修台账_{month}.xlsx", handmade[:2], name,
                                               month, rng, traditional=False))
+        if handmade[2:]:
             written.append(_handmade_workbook(folder / f"{name}_售後服務登記_{month}.xlsx", handmade[2:], name,
                                               month, rng, traditional=True))
     return written

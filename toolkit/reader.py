@@ -10,6 +10,8 @@ Every row of the sheet is accounted for: it is a record, or a skipped blank/foot
 from __future__ import annotations
 
 import functools
+import io
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +21,16 @@ import olefile
 import pandas as pd
 import python_calamine as calamine
 
-from .coerce import Parsed, as_text, normalize_text, parse_text_column
+from .coerce import Parsed, as_text, normalize_text, parse_text_column, re2
 from .definitions import Register
 from .files import is_temporary_name
+from .inputs import InputPath, os_error_reason, shown, walk_inputs
+from .limits import DEFAULT_LIMITS, Limits
 from .metadata import LISTS_SHEET, METADATA_SHEET, WorkbookMetadata, parse_metadata
+from .survey import survey_workbook
 
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xlsb", ".xls", ".ods")
+WPS_SUFFIXES = (".et", ".ett")
 ANNOTATED_SUFFIX = "_校验结果"
 HEADER_SCAN_ROWS = 30
 MIN_HEADER_MATCHES = 3
@@ -83,6 +89,7 @@ class HeaderMatch:
     headers: dict[int, str]  # column -> header text as typed
     extra: dict[int, str]  # unknown column -> header text
     duplicates: dict[int, str]  # column -> field key matched a second time
+    depth: int = 1  # rows the header takes: 2 for a group header merged over the names below it
 
     @property
     def score(self) -> int:
@@ -110,16 +117,57 @@ def match_header_row(row: list, lookup: dict[str, str], index: int) -> HeaderMat
     return HeaderMatch(index, columns, headers, extra, dupes)
 
 
-def find_header(rows: list[list], register: Register) -> HeaderMatch | None:
-    """The row within the first rows of a sheet that matches most of the register's headers."""
+Merges = list[tuple[tuple[int, int], tuple[int, int]]]
+
+
+def _two_row_header(rows: list[list], i: int, lookup: dict[str, str], merges: Merges) -> list[str]:
+    """Row ``i`` and the row under it read as one header: a group header merged over several columns
+    (联系人信息 over 投诉人 / 联系方式) names nothing itself, the names under it do; a name merged down
+    over both rows stands for its column. A pair that names no field is kept under its full name."""
+    upper = [str(v).strip() if v not in (None, "") else "" for v in rows[i]]
+    lower = [str(v).strip() if v not in (None, "") else "" for v in rows[i + 1]]
+    width = max(len(upper), len(lower))
+    upper += [""] * (width - len(upper))
+    lower += [""] * (width - len(lower))
+    for (r0, c0), (r1, c1) in merges:
+        if r0 <= i <= r1 and c0 < width:
+            for c in range(c0 + 1, min(c1, width - 1) + 1):
+                upper[c] = upper[c0]
+    combined = []
+    for u, low in zip(upper, lower, strict=True):
+        if u and low and low != u and not _known(low, lookup):
+            combined.append(u + low if _known(u + low, lookup) else f"{u}/{low}")
+        else:
+            combined.append(low or u)
+    return combined
+
+
+def _known(text: str, lookup: dict[str, str]) -> bool:
+    key = header_key(text)
+    return key in lookup or _without_brackets(key) in lookup
+
+
+def find_header(rows: list[list], register: Register, merges: Merges | None = None) -> HeaderMatch | None:
+    """The row within the first rows of a sheet that matches most of the register's headers, or two rows
+    read as one header where a group header is merged over the names under it."""
     lookup = header_lookup(register)
     best: HeaderMatch | None = None
+
+    def rank(m: HeaderMatch) -> tuple[int, int, int]:  # most fields; a one-row header, then the first, on a tie
+        return m.score, -m.depth, -m.row
+
     for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
-        m = match_header_row(row, lookup, i)
-        if best is None or m.score > best.score:
-            best = m
-            if m.score == len(register.fields) and not m.extra and not m.duplicates:
-                break  # every field and nothing else: no later row can match better
+        candidates = [match_header_row(row, lookup, i)]
+        if merges and i + 1 < len(rows) and any(r0 <= i < r1 or (r0 == i and c1 > c0)
+                                                 for (r0, c0), (r1, c1) in merges):
+            pair = match_header_row(_two_row_header(rows, i, lookup, merges), lookup, i)
+            pair.depth = 2
+            candidates.append(pair)
+        for m in candidates:
+            if best is None or rank(m) > rank(best):
+                best = m
+        if best.score == len(register.fields) and not best.extra and not best.duplicates and best.depth == 1:
+            break  # every field and nothing else: no later row can match better
     if best is None or best.score < min(MIN_HEADER_MATCHES, len(register.fields)):
         return None
     return best
@@ -144,6 +192,7 @@ class SheetRead:
     bad: pd.DataFrame  # field keys, True where a value could not be read as its type
     guessed: pd.DataFrame  # field keys, True where a value was read by an assumption
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (Excel row, reason)
+    formula_errors: pd.DataFrame | None = None  # field keys with a formula error somewhere: the error, else ''
     detected_by: str = "headers"
     store_code: str | None = None
     store_name: str | None = None
@@ -168,47 +217,93 @@ class WorkbookRead:
     sheets: list[SheetRead] = field(default_factory=list)
     other_sheets: list[str] = field(default_factory=list)  # sheets that hold no register
     metadata: WorkbookMetadata | None = None
+    notes: list[tuple[str, str, str]] = field(default_factory=list)  # (sheet, zh, en): what reading changed
+    kind: str = "file"  # file | folder (a folder that could not be read)
+    display: str = ""  # the path as shown in reports (valid UTF-8); the path itself when not given
+
+    def __post_init__(self) -> None:
+        self.display = self.display or shown(str(self.path))
 
     @property
     def message(self) -> str:
         return f"{self.message_zh} / {self.message_en}" if self.message_zh else ""
 
 
-def _line_reasons(texts: list[pd.Series], width: int) -> pd.Series:
-    """Why a line under the header is not a record ('' for records): blank, a totals line, or a signature
-    or note line. Counting filled cells is vectorised; only sparse lines have their first cell looked at."""
+BLANK_ROW = "空行 / blank row"
+TOTALS_LINE = "合计行 / totals line"
+FOOTER_LINE = "表尾签字或说明行 / signature or note line under the table"
+_NUMBER_RE = re.compile(r"^[-+¥￥]?[0-9,，]*\.?[0-9]+%?元?$")
+
+
+def _line_reasons(texts: list[pd.Series], parts: np.ndarray | None = None) -> pd.Series:
+    """Why a line under the header is not a record ('' for records).
+
+    Blank lines are never records. A totals line (合计/小计 in one of the first three columns, nothing
+    but numbers beside it) or a signature or note line (制表人：…, 审核：…, nothing but such labels and
+    what follows each) is not a record only where it stands in the block *under* the last record: the
+    same text between records is a record staff typed (a row whose 编号 is 「日期：10月5日」 is a row
+    to fix, not a line to drop). ``parts`` tells apart the sheets of a combined read, each with its own end.
+    Counting is vectorised; only lines that start like a footer have their cells looked at."""
     index = texts[0].index if texts else pd.RangeIndex(0)
+    n = len(index)
     filled = (np.column_stack([(t != "").to_numpy(dtype=bool) for t in texts]) if texts
-              else np.zeros((0, 0), dtype=bool))
-    counts = filled.sum(axis=1) if texts else np.zeros(0, dtype=int)
-    reasons = pd.Series("", index=index, dtype=object)
-    reasons[counts == 0] = "空行 / blank row"
-    sparse = np.flatnonzero((counts > 0) & (counts <= max(3, width // 3)))
-    if len(sparse):
-        first_col = filled[sparse].argmax(axis=1)
-        for pos, col in zip(sparse, first_col, strict=True):
-            first = texts[col].iat[pos]
-            if _TOTAL_RE.match(first):
-                reasons.iat[pos] = "合计行 / totals line"
-            elif _FOOTER_RE.match(first):
-                reasons.iat[pos] = "表尾签字或说明行 / signature or note line under the table"
-    return reasons
+              else np.zeros((n, 0), dtype=bool))
+    counts = filled.sum(axis=1)
+    reasons = np.full(n, "", dtype=object)
+    reasons[counts == 0] = BLANK_ROW
+    first_col = filled.argmax(axis=1) if texts else np.zeros(n, dtype=int)
+    lead = np.flatnonzero((counts > 0) & (first_col <= 2))
+    footer_like = np.zeros(n, dtype=bool)
+    if len(lead):
+        first = pd.Series("", index=range(len(lead)), dtype="str")
+        for col in np.unique(first_col[lead]):
+            at = np.flatnonzero(first_col[lead] == col)
+            first.iloc[at] = texts[col].iloc[lead[at]].to_numpy()
+        total = first.str.match(re2(_TOTAL_RE.pattern)).to_numpy(dtype=bool)
+        footer = ~total & first.str.match(re2(_FOOTER_RE.pattern)).to_numpy(dtype=bool)
+        for pos, kind in [(p, TOTALS_LINE) for p in lead[total]] + [(p, FOOTER_LINE) for p in lead[footer]]:
+            cells = [texts[c].iat[pos] for c in np.flatnonzero(filled[pos])]
+            if kind == TOTALS_LINE:
+                ok = all(_NUMBER_RE.match(v) for v in cells[1:])
+            else:
+                labels = sum(bool(_FOOTER_RE.match(v) or _TOTAL_RE.match(v)) for v in cells)
+                ok = len(cells) <= 2 * labels
+            if ok:
+                footer_like[pos] = True
+                reasons[pos] = kind
+    # a footer-like line counts as one only below the last record of its sheet
+    record = (counts > 0) & ~footer_like
+    parts = parts if parts is not None else np.zeros(n, dtype=np.int64)
+    position = np.arange(n)
+    last = pd.Series(np.where(record, position, -1)).groupby(parts).transform("max").to_numpy()
+    reasons[footer_like & (position < last)] = ""
+    return pd.Series(reasons, index=index, dtype=object)
 
 
 def read_sheet(
     rows: list[list], file: str, sheet: str, register: Register, header: HeaderMatch,
-    reference_year: int | None = None,
+    reference_year: int | None = None, errors: dict[tuple[int, int], str] | None = None,
+    parts: np.ndarray | None = None,
 ) -> SheetRead:
-    """Turn a sheet's rows (from A1, as Excel numbers them) into a SheetRead for ``register``."""
+    """Turn a sheet's rows (from A1, as Excel numbers them) into a SheetRead for ``register``.
+
+    ``errors`` are the cells that hold a formula error (0-based row and column of ``rows``): they are
+    read as empty, and kept in ``formula_errors`` for the checks to name."""
     width = max((len(r) for r in rows), default=0)
-    body = rows[header.row + 1:]
+    start = header.row + header.depth
+    body = rows[start:]
     if any(len(r) != width for r in body):
         body = [r + [""] * (width - len(r)) for r in body]
-    excel_rows = pd.RangeIndex(header.row + 2, header.row + 2 + len(body), name="row")
+    excel_rows = pd.RangeIndex(start + 1, start + 1 + len(body), name="row")
     grid = (pd.DataFrame(body, index=excel_rows, columns=range(width), dtype=object) if body
             else pd.DataFrame(index=excel_rows, columns=range(width), dtype=object))
     texts = [as_text(grid[col]) for col in range(width)]
-    reasons = _line_reasons(texts, width)
+    failed: dict[int, pd.Series] = {}
+    for (r, c), error in (errors or {}).items():
+        if r >= start and c < width:
+            failed.setdefault(c, pd.Series("", index=excel_rows, dtype=object)).iat[r - start] = error
+    marked = [t.where(failed[c] == "", "#") if c in failed else t for c, t in enumerate(texts)]
+    reasons = _line_reasons(marked, parts)
     keep = (reasons == "").to_numpy()
     skipped = [(int(r), str(reason)) for r, reason in reasons[~keep].items()]
     grid = grid[keep]
@@ -218,6 +313,7 @@ def read_sheet(
     data = pd.DataFrame(index=index)
     bad = pd.DataFrame(index=index)
     guessed = pd.DataFrame(index=index)
+    formula_errors = pd.DataFrame(index=index)
     empty = pd.Series([""] * len(grid), index=index, dtype=object)
     for f in register.fields:
         col = header.columns.get(f.key)
@@ -227,35 +323,58 @@ def read_sheet(
         data[f.key] = parsed.values
         bad[f.key] = parsed.bad.astype(bool)
         guessed[f.key] = parsed.guessed.astype(bool)
+        if col in failed:
+            formula_errors[f.key] = failed[col][keep]
     for col, header_text in header.extra.items():
         raw[header_text] = grid[col]
     return SheetRead(
-        file=file, sheet=sheet, register=register, header_row=header.row + 1, columns=dict(header.columns),
+        file=file, sheet=sheet, register=register, header_row=header.row + header.depth,
+        columns=dict(header.columns),
         headers={fk: header.headers[c] for fk, c in header.columns.items()},
         extra_columns={text: col for col, text in header.extra.items()},
         duplicate_columns={header.headers[col]: col for col in header.duplicates},
         missing_fields=[f.key for f in register.fields if f.key not in header.columns],
-        raw=raw, text=text, data=data, bad=bad, guessed=guessed, skipped=skipped,
+        raw=raw, text=text, data=data, bad=bad, guessed=guessed, skipped=skipped, formula_errors=formula_errors,
     )
 
 
-def _is_encrypted_ooxml(path: Path) -> bool:
+def _is_encrypted_ooxml(data: bytes) -> bool:
     """Excel saves a password-protected .xlsx as an OLE file holding EncryptionInfo + EncryptedPackage."""
     try:
-        if not olefile.isOleFile(str(path)):
+        if not olefile.isOleFile(data=data):
             return False
-        with olefile.OleFileIO(str(path)) as ole:
+        with olefile.OleFileIO(data) as ole:
             return ole.exists("EncryptionInfo") or ole.exists("EncryptedPackage")
-    except OSError:
+    except (OSError, ValueError):
         return False
 
 
 ENCRYPTED = ("文件已加密，请去除密码后重新提交", "the workbook is password-protected; remove the password and submit it again")
+RESAVE_WPS = ("请用 WPS/Excel 另存为 .xlsx 后重新提交", "save it as .xlsx in WPS or Excel and submit it again")
 
 
 def is_ignored(path: Path) -> bool:
     """Lock files, temporaries, and the toolkit's own annotated copies are never inputs."""
     return is_temporary_name(path.name) or path.stem.endswith(ANNOTATED_SUFFIX)
+
+
+def read_bytes(path: Path, limits: Limits) -> bytes | tuple[str, str]:
+    """A file's bytes, read once: the run hashes and parses these same bytes, so the audit trail cannot
+    describe another version of a file swapped while the run reads it. A reason instead of bytes when
+    the file cannot be read or is larger than the limit."""
+    try:
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > limits.max_file_bytes:
+                return (f"文件过大（{size / 1e6:,.0f} MB，上限 {limits.max_file_bytes / 1e6:,.0f} MB），未读取",
+                        f"the file is too large ({size / 1e6:,.0f} MB, limit {limits.max_file_bytes / 1e6:,.0f} MB); "
+                        "not read")
+            data = fh.read(limits.max_file_bytes + 1)
+    except OSError as e:
+        return os_error_reason(e)
+    if len(data) > limits.max_file_bytes:
+        return ("文件在读取时变大，超过上限，未读取", "the file grew past the size limit while it was read; not read")
+    return data
 
 
 @dataclass
@@ -269,6 +388,8 @@ class SheetScan:
     detected_by: str
     store_code: str | None
     store_name: str | None
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (0-based row, col) -> "#DIV/0!"
+    hidden: bool = False
 
 
 @dataclass
@@ -280,10 +401,24 @@ class WorkbookScan:
     sheets: list[SheetScan] = field(default_factory=list)
     other_sheets: list[str] = field(default_factory=list)
     metadata: WorkbookMetadata | None = None
+    notes: list[tuple[str, str, str]] = field(default_factory=list)  # (sheet, zh, en): what reading changed
 
 
-def scan_workbook(path: Path | str, registers: dict[str, Register]) -> WorkbookScan:
-    """Open one workbook and find its register sheets and their headers. Never raises for a bad file."""
+def workbook_kind(path: Path) -> str | None:
+    """Which reader a file name calls for: 'workbook' (read directly), 'wps' (WPS's own formats, read
+    where the reader can), or None (not a spreadsheet)."""
+    suffix = path.suffix.lower()
+    if suffix in WORKBOOK_SUFFIXES:
+        return "workbook"
+    if suffix in WPS_SUFFIXES:
+        return "wps"
+    return None
+
+
+def scan_workbook(path: Path | str, registers: dict[str, Register], data: bytes | None = None,
+                  limits: Limits = DEFAULT_LIMITS) -> WorkbookScan:
+    """Open one workbook (from ``data``, its bytes, when given) and find its register sheets and their
+    headers. Never raises for a bad file: the result says why."""
     path = Path(path)
 
     def unusable(zh: str, en: str) -> WorkbookScan:
@@ -292,25 +427,31 @@ def scan_workbook(path: Path | str, registers: dict[str, Register]) -> WorkbookS
     if is_ignored(path):
         return WorkbookScan(path, "ignored", "临时文件或本工具生成的文件，已忽略",
                             "a lock/temporary file or one of this toolkit's outputs; ignored")
-    if path.suffix.lower() not in WORKBOOK_SUFFIXES:
-        return WorkbookScan(path, "ignored", "不是Excel工作簿（.xlsx/.xlsm/.xls），已忽略",
-                            "not an Excel workbook (.xlsx/.xlsm/.xls); ignored")
-    try:
-        size = path.stat().st_size
-    except OSError as e:
-        return unusable(f"无法打开文件: {e.strerror}", f"cannot open the file: {e.strerror}")
-    if size == 0:
+    kind = workbook_kind(path)
+    if kind is None:
+        return WorkbookScan(path, "ignored", "不是Excel工作簿（.xlsx/.xlsm/.xlsb/.xls/.ods/.et），已忽略",
+                            "not a spreadsheet (.xlsx/.xlsm/.xlsb/.xls/.ods/.et); ignored")
+    if data is None:
+        data = read_bytes(path, limits)
+    if isinstance(data, tuple):
+        return unusable(*data)
+    if not data:
         return unusable("文件为空（0字节），请重新保存后提交", "the file is empty (0 bytes); save it again and resubmit")
-    if _is_encrypted_ooxml(path):
+    if _is_encrypted_ooxml(data):
         return unusable(*ENCRYPTED)
+    survey = survey_workbook(data, limits)
+    if survey.refused:
+        return unusable(*survey.refused)
     try:
-        book = calamine.CalamineWorkbook.from_path(str(path))
+        book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(survey.data))
     except calamine.PasswordError:
         return unusable(*ENCRYPTED)
     except Exception as e:  # calamine raises several error types for damaged files
+        if kind == "wps":
+            return unusable(f"无法读取此 WPS 文件，{RESAVE_WPS[0]}", f"this WPS file cannot be read; {RESAVE_WPS[1]}")
         return unusable("文件已损坏或不是有效的Excel工作簿，请用Excel另存为 .xlsx 后重新提交",
                         f"the file is damaged or not a valid Excel workbook; re-save it as .xlsx ({type(e).__name__}: {e})")
-    result = WorkbookScan(path, "ok")
+    result = WorkbookScan(path, "ok", notes=list(survey.notes))
     try:
         with_sheets = {m.name: m for m in book.sheets_metadata}
         if METADATA_SHEET in with_sheets:
@@ -325,14 +466,18 @@ def scan_workbook(path: Path | str, registers: dict[str, Register]) -> WorkbookS
             if meta.registers and name not in meta.registers:
                 result.other_sheets.append(name)  # a template's own instructions sheet
                 continue
-            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            found = _find_register(rows, name, meta, registers)
+            sheet = book.get_sheet_by_name(name)
+            rows = sheet.to_python(skip_empty_area=False)
+            merges = _merges(sheet)
+            found = _find_register(rows, name, meta, registers, merges)
             if found is None:
                 result.other_sheets.append(name)
             else:
                 register, header, detected_by = found
                 result.sheets.append(SheetScan(name, rows, register, header, detected_by,
-                                               meta.store_code, meta.store_name))
+                                               meta.store_code, meta.store_name,
+                                               errors=survey.errors.get(name, {}),
+                                               hidden=str(info.visible) != str(calamine.SheetVisibleEnum.Visible)))
     except calamine.PasswordError:
         return unusable(*ENCRYPTED)
     except Exception as e:
@@ -353,28 +498,36 @@ def read_workbook(
 ) -> WorkbookRead:
     """Read every register sheet of one workbook. Never raises for a bad file: the result says why."""
     scan = scan_workbook(path, registers)
-    file = display_path or str(scan.path)
+    file = display_path or shown(str(scan.path))
     result = WorkbookRead(scan.path, scan.status, scan.message_zh, scan.message_en,
-                          other_sheets=scan.other_sheets, metadata=scan.metadata)
+                          other_sheets=scan.other_sheets, metadata=scan.metadata, notes=scan.notes, display=file)
     for s in scan.sheets:
-        sheet = read_sheet(s.rows, file, s.sheet, s.register, s.header, reference_year)
+        sheet = read_sheet(s.rows, file, s.sheet, s.register, s.header, reference_year, s.errors)
         sheet.detected_by, sheet.store_code, sheet.store_name = s.detected_by, s.store_code, s.store_name
         result.sheets.append(sheet)
     return result
 
 
+def _merges(sheet: calamine.CalamineSheet) -> Merges:
+    """The sheet's merged ranges ((row, col), (row, col)), 0-based; none where the format keeps none."""
+    try:
+        return [tuple(map(tuple, m)) for m in (sheet.merged_cell_ranges or [])]
+    except Exception:  # a reader without merge information for this format
+        return []
+
+
 def _find_register(
-    rows: list[list], name: str, meta: WorkbookMetadata, registers: dict[str, Register],
+    rows: list[list], name: str, meta: WorkbookMetadata, registers: dict[str, Register], merges: Merges,
 ) -> tuple[Register, HeaderMatch, str] | None:
     declared = meta.registers.get(name)
     if declared and declared[0] in registers:
         register = registers[declared[0]]
-        header = find_header(rows, register)
+        header = find_header(rows, register, merges)
         if header is not None:
             return register, header, "metadata"
     best: tuple[float, int, Register, HeaderMatch] | None = None
     for register in registers.values():
-        header = find_header(rows, register)
+        header = find_header(rows, register, merges)
         if header is None:
             continue
         rank = (header.score, header.score / len(register.fields))
@@ -385,12 +538,16 @@ def _find_register(
     return best[2], best[3], "headers"
 
 
-def find_workbooks(paths: list[Path | str]) -> list[Path]:
-    """Files given, and workbooks under folders given (recursively), in a stable order."""
-    found: list[Path] = []
+def find_inputs(paths: list[Path | str]) -> list[InputPath]:
+    """Files given, and the workbooks under folders given (recursively, in a stable order), with every
+    folder or file that could not be read listed as such. Each is shown by the path as given."""
+    found: list[InputPath] = []
     for p in map(Path, paths):
-        if p.is_dir():
-            found.extend(sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in WORKBOOK_SUFFIXES))
-        else:
-            found.append(p)
+        if not p.is_dir():
+            found.append(InputPath(p, shown(str(p))))
+            continue
+        for item in walk_inputs(p):
+            item.display = shown(str(item.path))
+            if item.problem is not None and item.status == "unusable" or workbook_kind(item.path):
+                found.append(item)
     return found

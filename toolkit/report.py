@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .check import CheckResult, summary_en, summary_zh
@@ -18,7 +19,7 @@ STATUS_ZH = {"ok": "已读取", "unusable": "无法读取", "ignored": "已忽�
 
 def result_json(result: CheckResult) -> dict[str, Any]:
     files = [{
-        "path": str(w.path), "status": w.status,
+        "path": w.display, "status": w.status,
         "registers": sorted({s.register.id for s in w.sheets}),
         "message": w.message,
     } for w in result.workbooks]
@@ -41,7 +42,7 @@ def print_report(result: CheckResult, console: Console, lang: str = "zh", max_ro
         if w.status == "ignored":
             continue
         if w.status == "unusable":
-            console.print(f"[bold red]✗ {w.path}[/]: {w.message_zh if lang == 'zh' else w.message_en}")
+            console.print(f"[bold red]✗ {escape(w.display)}[/]: {escape(w.message_zh if lang == 'zh' else w.message_en)}")
             continue
         findings = result.findings_of(w)
         errors = int((findings["severity"] == "error").sum())
@@ -49,7 +50,7 @@ def print_report(result: CheckResult, console: Console, lang: str = "zh", max_ro
         sheets = "、".join(f"{s.sheet}({s.register.id}, {s.rows_read}行)" for s in w.sheets)
         mark = "[bold red]✗" if errors else ("[yellow]!" if warnings else "[green]✓")
         summary = summary_zh(errors, warnings) if lang == "zh" else summary_en(errors, warnings)
-        console.print(f"{mark} {w.path}[/]: {sheets} — {summary}")
+        console.print(f"{mark} {escape(w.display)}[/]: {sheets} — {summary}")
         if findings.empty:
             continue
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
@@ -58,7 +59,7 @@ def print_report(result: CheckResult, console: Console, lang: str = "zh", max_ro
         for f in findings.head(max_rows).itertuples(index=False):
             level = ("错误" if f.severity == "error" else "警告") if lang == "zh" else f.severity
             style = "red" if f.severity == "error" else "yellow"
-            table.add_row(f.sheet, str(f.row), f.column, f"[{style}]{level}[/]", getattr(f, message))
+            table.add_row(escape(f.sheet), str(f.row), f.column, f"[{style}]{level}[/]", escape(getattr(f, message)))
         console.print(table)
         if len(findings) > max_rows:
             more = len(findings) - max_rows

@@ -37,9 +37,10 @@ REJECTED_LABELS = {"store_code": "门店编号", "store_name": "门店名称", "
 FINDING_LABELS = {"store_code": "门店编号", "store_name": "门店名称", "file": "文件", "sheet": "工作表",
                   "row": "行号", "column": "列", "field": "字段", "value": "填写内容", "severity": "级别",
                   "code": "类别", "message_zh": "问题说明", "message_en": "Message"}
-MANIFEST_LABELS = {"path": "文件", "status": "状态", "store_code": "门店编号", "store_name": "门店名称",
+MANIFEST_LABELS = {"path": "文件", "kind": "类型", "status": "状态", "store_code": "门店编号", "store_name": "门店名称",
                    "registers": "登记表", "sha256": "SHA-256", "rows_read": "读取行数", "rows_accepted": "接收行数",
-                   "rows_rejected": "拒收行数", "message": "说明"}
+                   "rows_rejected": "拒收行数", "rows_skipped": "跳过行数", "skipped": "跳过原因",
+                   "message": "说明", "warnings": "警告"}
 STATUS_ZH = {"ok": "已读取", "unusable": "无法使用", "duplicate": "重复提交", "ignored": "已忽略"}
 
 
@@ -334,8 +335,13 @@ class SummaryWriter:
             frame["registers"] = frame["registers"].map(
                 lambda ids: "、".join(result.registers[i].name_zh for i in ids) if isinstance(ids, list) else "")
             frame["status"] = frame["status"].map(STATUS_ZH)
-        self.listing("文件清单", frame, MANIFEST_LABELS, ("rows_read", "rows_accepted", "rows_rejected"),
-                     {"path": 40, "message": 60, "sha256": 20, "registers": 24})
+            frame["kind"] = frame["kind"].map({"file": "文件", "folder": "文件夹"})
+            frame["skipped"] = frame["skipped"].map(
+                lambda counts: "；".join(f"{reason} {n}" for reason, n in counts.items()) if counts else "")
+            frame["warnings"] = frame["warnings"].map(lambda texts: "\n".join(texts) if texts else "")
+        self.listing("文件清单", frame, MANIFEST_LABELS,
+                     ("rows_read", "rows_accepted", "rows_rejected", "rows_skipped"),
+                     {"path": 40, "message": 60, "sha256": 20, "registers": 24, "skipped": 30, "warnings": 60})
 
     def close(self, kind: str) -> Path:
         meta = self.book.add_sheet(METADATA_SHEET)

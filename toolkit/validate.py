@@ -116,8 +116,16 @@ def _check_fields(c: _Collector) -> None:
             continue
         data, text = sheet.data[f.key], c.text[f.key]
         present = text != ""
+        errors = sheet.formula_errors
+        failed = (errors[f.key] != "") if errors is not None and f.key in errors else present & False
         if f.required:
-            c.add(~present, f.key, "missing-cell", "error", "必填项为空", "required but empty")
+            c.add(~present & ~failed, f.key, "missing-cell", "error", "必填项为空", "required but empty")
+        if failed.any():
+            shown = errors[f.key][failed].astype(str)
+            c.add(failed, f.key, "formula-error", "error" if f.required else "warning",
+                  "公式错误 " + shown + ("，此必填项无法读取" if f.required else "，按空白读取"),
+                  "formula error " + shown + (": this required value cannot be read" if f.required
+                                               else "; read as empty"), value=shown)
         bad = sheet.bad[f.key]
         if bad.any():
             t = text[bad]
@@ -339,3 +347,12 @@ def validate_sheets(sheets: list[SheetRead]) -> pd.DataFrame:
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else empty_findings()
 
+
+
+def note_findings(file: str, notes: list[tuple[str, str, str]]) -> pd.DataFrame:
+    """What reading a workbook changed (cells far right of the data left out), as warnings on its sheets."""
+    if not notes:
+        return empty_findings()
+    return pd.DataFrame([{"file": file, "sheet": sheet, "row": 0, "column": "", "field": "", "value": "",
+                          "code": "ignored-cells", "severity": "warning", "message_zh": zh, "message_en": en}
+                         for sheet, zh, en in notes])[FINDING_COLUMNS]
