@@ -106,3 +106,23 @@ def test_a_company_that_marks_the_complainant_sensitive_gets_the_name_masked_in_
     assert list(hidden.items["customer"]) == ["****"]
     assert "张伟" not in cells(write_overdue_book(tmp_path / "逾期.xlsx", hidden, "朝阳店 逾期清单"))
     assert list(lists.items["customer"]) == ["张伟"]  # the unmasked lists are left as they were
+
+
+def test_a_phone_that_is_part_of_another_rows_phone_leaves_neither_in_the_masked_summary(tmp_path, registers):
+    import re
+
+    folder = tmp_path / "001_朝阳店"
+    folder.mkdir()
+    write_workbook(folder / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER,
+                   complaint("2610001", dt.date(2026, 10, 3), phone="1380013800"),
+                   complaint("2610002", dt.date(2026, 10, 4), phone="13800138000 13900139000"),
+                   complaint("2610003", dt.date(2026, 10, 5), phone="13700137000")]})
+    result = consolidate(tmp_path, registers, jobs=1)
+    assert len(result.rejected) == 1  # 1380013800 is read as the landline 013-80013800 (a warning)
+    masked = mask_consolidation(result)
+    lists = overdue_lists(masked.records, registers, dt.date(2026, 11, 5))
+    out = write_summary(tmp_path / "masked.xlsx", masked, mask_lists(lists, registers), pd.Period("2026-10"))
+    book = calamine.CalamineWorkbook.from_path(str(out))
+    cells = [str(v) for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python() for v in row]
+    leaks = [c for c in cells if re.search(r"1[3-9]\d{9}", c.replace(" ", "")) or "80013800" in c]
+    assert not leaks, leaks

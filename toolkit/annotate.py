@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import python_calamine as calamine
+from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
@@ -45,6 +46,17 @@ def _open_copy(source: Path) -> openpyxl.Workbook:
     return book
 
 
+def _writable_cell(ws, address: str):
+    """The cell itself, or the top-left cell of the merged range it lies in: only that one can hold a
+    fill and a comment (the others of a merged range are read-only in openpyxl, and hidden in Excel)."""
+    cell = ws[address]
+    if isinstance(cell, MergedCell):
+        for merged in ws.merged_cells.ranges:
+            if address in merged:
+                return ws.cell(merged.min_row, merged.min_col)
+    return cell
+
+
 def annotate_workbook(workbook: WorkbookRead, findings: pd.DataFrame) -> Path:
     """Write ``<name>_校验结果.xlsx`` beside the source; returns its path."""
     source = workbook.path
@@ -55,7 +67,7 @@ def annotate_workbook(workbook: WorkbookRead, findings: pd.DataFrame) -> Path:
     for (sheet, row, column), group in findings.groupby(["sheet", "row", "column"], sort=False):
         if sheet not in book.sheetnames:
             continue
-        cell = book[sheet][f"{column or 'A'}{int(row)}"]
+        cell = _writable_cell(book[sheet], f"{column or 'A'}{int(row)}")
         severity = "error" if (group["severity"] == "error").any() else "warning"
         cell.fill = FILLS[severity]
         text = "\n".join(f"[{SEVERITY_ZH[s]}] {zh}\n{en}" for s, zh, en in

@@ -248,6 +248,24 @@ def _input_dir(ctx: Context, input_dir: Path | None) -> Path:
 
 
 @contextmanager
+def _output_errors(target: Path | None = None) -> Iterator[None]:
+    """An output that cannot be written (full disk, read-only folder, a file open in Excel) or a wrong
+    --previous file ends the command with one bilingual line and exit code 1, not a traceback."""
+    from .files import OutputError, output_error
+    from .summary import PreviousError
+
+    try:
+        yield
+    except PreviousError as e:
+        _console(stderr=True).print(f"[red]上月汇总有误 / --previous: {escape(e.zh)} / {escape(e.en)}[/]")
+        sys.exit(1)
+    except OSError as e:
+        error = e if isinstance(e, OutputError) else output_error(e, target or Path("."))
+        _console(stderr=True).print(f"[red]{escape(str(error))}[/]")
+        sys.exit(1)
+
+
+@contextmanager
 def _progress_bar(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
     """A rich progress bar on stderr for a terminal (yields its callback); nothing otherwise."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -346,7 +364,7 @@ def consolidate_cmd(ctx: Context, input_dir: Path | None, output: Path | None, a
     folder = _input_dir(ctx, input_dir)
     day = _as_of(as_of)
     period = _month(month, day)
-    with _progress_bar(as_json) as progress:
+    with _output_errors(output), _progress_bar(as_json) as progress:
         run = monthly_summary(folder, ctx.registers, ctx.config, day, period, output, previous, reference_year,
                               jobs, progress)
     result, lists, output = run.result, run.lists, run.output
@@ -364,7 +382,8 @@ def consolidate_cmd(ctx: Context, input_dir: Path | None, output: Path | None, a
     if export_dir is not None:
         from .jobs import export_consolidation
 
-        exported = export_consolidation(result, ctx.registers, export_dir, chosen, encoding)
+        with _output_errors(export_dir):
+            exported = export_consolidation(result, ctx.registers, export_dir, chosen, encoding)
         failed = _report_export(ctx, exported, None, database, _console(stderr=as_json))
     if not result.readable:
         sys.exit(2)
@@ -414,7 +433,7 @@ def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_b
 
     folder = _input_dir(ctx, input_dir)
     day = _as_of(as_of)
-    with _progress_bar(as_json) as progress:
+    with _output_errors(out_dir), _progress_bar(as_json) as progress:
         run = overdue_run(folder, ctx.registers, ctx.config, day, soon_days, out_dir, split_by, jobs, progress)
     lists, written = run.lists, run.written
     if as_json:
@@ -469,7 +488,7 @@ def export_cmd(ctx: Context, input_dir: Path | None, out_dir: Path, formats: str
     for reg_id in register_ids:
         ctx.register(reg_id)
     folder = _input_dir(ctx, input_dir)
-    with _progress_bar(False) as progress:
+    with _output_errors(out_dir), _progress_bar(False) as progress:
         run = export_run(folder, ctx.registers, ctx.config, out_dir, chosen, encoding, list(register_ids) or None,
                          reference_year, jobs, progress)
     print_manifest_lines(run.result, _console())

@@ -181,7 +181,8 @@ def parse_text(text: pd.Series, f: Field) -> Parsed:
 
 def _to_number(text: pd.Series) -> pd.Series:
     cleaned = _nfkc(text).str.replace(re2(r"[\s,，¥￥元]"), "", regex=True)
-    return pd.to_numeric(cleaned.where(cleaned != "", None), errors="coerce")
+    number = pd.to_numeric(cleaned.where(cleaned != "", None), errors="coerce").astype("float64")
+    return number.where(np.isfinite(number))  # "inf", "nan" and 1e309 are not amounts anyone typed
 
 
 def parse_decimal(text: pd.Series, f: Field) -> Parsed:
@@ -220,7 +221,7 @@ def _assemble(parts: pd.DataFrame) -> pd.Series:
     frame = pd.DataFrame({k: pd.to_numeric(v, errors="coerce") for k, v in cols.items()})
     frame = frame.fillna({k: 0 for k in ("hour", "minute", "second") if k in frame})
     ok = frame[["year", "month", "day"]].notna().all(axis=1)
-    out = pd.Series(pd.NaT, index=parts.index, dtype="datetime64[ns]")
+    out = pd.Series(pd.NaT, index=parts.index, dtype="datetime64[us]")
     if ok.any():
         out[ok] = pd.to_datetime(frame[ok], errors="coerce")
     return out
@@ -230,7 +231,8 @@ def _parse_moment(text: pd.Series, reference_year: int) -> tuple[pd.Series, pd.S
     """Dates and date-times in every form staff type; returns values, bad mask, guessed-year mask."""
     present = _present(text)
     t = _nfkc(text)
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    # microseconds while parsing: a year typed as 2620 or 1600 must become a finding, not overflow nanoseconds
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     guessed = pd.Series(False, index=text.index)
     todo = present.copy()
     # Excel's own dates arrive as ISO text (see as_text): parsed by pandas' C parser, without a regex
@@ -259,7 +261,7 @@ def _parse_moment(text: pd.Series, reference_year: int) -> tuple[pd.Series, pd.S
         out[hit[hit].index] = _assemble(parts)
         guessed[hit[hit].index] = out[hit[hit].index].notna()
     years = out.dt.year
-    out = out.where((years >= 1900) & (years <= 2100))
+    out = out.where((years >= 1900) & (years <= 2100)).astype("datetime64[ns]")
     bad = present & out.isna()
     return out, bad, guessed
 

@@ -9,9 +9,13 @@ reasons.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import os
 import re
+import signal
+import sys
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -189,6 +193,18 @@ _worker_limits: Limits = DEFAULT_LIMITS
 def _init_worker(registers: dict[str, Register], reference_year: int | None, limits: Limits) -> None:
     global _worker_registers, _worker_year, _worker_limits
     _worker_registers, _worker_year, _worker_limits = registers, reference_year, limits
+    _end_with_parent()
+
+
+def _end_with_parent() -> None:
+    """On Linux, a worker is killed when the run that started it ends, however it ends (SIGKILL included):
+    otherwise it would go on reading for minutes after Ctrl+C. Elsewhere the pool's own shutdown does it."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the parent ended before this worker was ready
+        os._exit(1)
 
 
 def _row_reasons(errors: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:

@@ -16,8 +16,9 @@ import pandas as pd
 from .config import Config
 from .consolidate import Consolidation, consolidate
 from .definitions import Register
+from .files import check_writable, staged_folder
 from .overdue import OverdueLists, overdue_lists
-from .summary import write_overdue_books, write_summary
+from .summary import read_previous, write_overdue_books, write_summary
 
 Progress = Callable[[int, int], None]
 
@@ -49,9 +50,11 @@ def monthly_summary(
     """Consolidate every workbook under ``folder`` and write the summary workbook of ``month``
     (by default ``台账汇总_<month>.xlsx`` in the configured output folder)."""
     output = output or summary_path(config.output_dir or Path("."), month)
+    last_month = read_previous(previous) if previous else None  # a wrong file is said before the long read
+    check_writable(output)
     result = consolidate(folder, registers, config, reference_year or month.year, jobs, progress)
     lists = overdue_lists(result.records, registers, as_of, config.soon_days)
-    write_summary(output, result, lists, month, config, previous)
+    write_summary(output, result, lists, month, config, last_month)
     return MonthlySummary(result, lists, month, output)
 
 
@@ -62,11 +65,14 @@ def overdue_run(
 ) -> OverdueRun:
     """Overdue and due-soon items as of a day (``folder`` may also be one workbook); with ``out_dir`` or
     ``split_by``, their workbooks too."""
+    target = out_dir or config.output_dir or Path(".")
+    if out_dir is not None or split_by:
+        check_writable(target, folder=True)
     result = consolidate(folder, registers, config, as_of.year, jobs, progress)
     lists = overdue_lists(result.records, registers, as_of, soon_days if soon_days is not None else config.soon_days)
     written: list[Path] = []
     if out_dir is not None or split_by:
-        written = write_overdue_books(out_dir or config.output_dir or Path("."), lists,
+        written = write_overdue_books(target, lists,
                                       result.all_stores(config), split_by)
     return OverdueRun(result, lists, written)
 
@@ -84,6 +90,7 @@ def export_run(
     jobs: int | None = None, progress: Progress | None = None,
 ) -> ExportRun:
     """Consolidate ``folder`` and export each register's accepted records to ``out_dir`` with a datapackage.json."""
+    check_writable(out_dir, folder=True)
     result = consolidate(folder, registers, config, reference_year, jobs, progress)
     return export_consolidation(result, registers, out_dir, formats, encoding, register_ids)
 
@@ -93,11 +100,13 @@ def export_consolidation(result: Consolidation, registers: dict[str, Register], 
     """Export a consolidation run's accepted records (the same rows its summary workbook holds)."""
     from .export import export_register, write_datapackage
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     chosen = register_ids or list(registers)
-    written = {reg_id: export_register(out_dir, result.records[reg_id], registers[reg_id], formats, encoding)
-               for reg_id in chosen}
-    return ExportRun(result, written, write_datapackage(out_dir, registers, written, encoding))
+    with staged_folder(out_dir) as staging:  # the files and their datapackage.json land together, or none
+        staged = {reg_id: export_register(staging, result.records[reg_id], registers[reg_id], formats, encoding)
+                  for reg_id in chosen}
+        write_datapackage(staging, registers, staged, encoding)
+    written = {reg_id: [out_dir / p.name for p in paths] for reg_id, paths in staged.items()}
+    return ExportRun(result, written, out_dir / "datapackage.json")
 
 
 @dataclass

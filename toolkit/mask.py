@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 
 from .consolidate import Consolidation
@@ -96,23 +97,65 @@ def _value_pairs(findings: pd.DataFrame, result: Consolidation) -> tuple[pd.Seri
     return pd.concat(raw).astype("string"), pd.concat(masked).astype("string")
 
 
-def _replace_all(texts: pd.Series, raw: pd.Series, masked: pd.Series) -> pd.Series:
-    for old, new in dict(zip(raw, masked, strict=True)).items():
-        texts = texts.str.replace(old, new, regex=False)
-    return texts
+def _mask_own_values(texts: pd.Series, places: pd.Series, pairs: pd.DataFrame) -> pd.Series:
+    """Each text with the sensitive values of its own row (``places``: file, sheet, row) replaced by their
+    masked forms, longest first. Never a replacement of one row's value across other rows' texts: a
+    value can be part of another (1380013800 in 13800138000), and the leftover would be a whole number."""
+    if pairs.empty:
+        return texts
+    own = pairs.assign(_len=pairs["raw"].str.len()).sort_values("_len", ascending=False, kind="stable")
+    by_place = own.groupby("place", sort=False)[["raw", "masked"]].apply(lambda g: list(zip(g["raw"], g["masked"],
+                                                                                           strict=True)))
+    out = texts.astype(object).copy()
+    hit = places.isin(by_place.index).to_numpy()
+    for i in np.flatnonzero(hit):
+        text = str(out.iat[i])
+        for old, new in by_place[places.iat[i]]:
+            text = text.replace(old, new)
+        out.iat[i] = text
+    return out.astype(texts.dtype)
+
+
+def _record_pairs(result: Consolidation, places: set[str]) -> pd.DataFrame:
+    """The sensitive values of the records that have findings, as read (canonical: 010-12345678), with
+    their masked forms: a message may quote the value as read besides the value as typed."""
+    frames = []
+    for reg_id, register in result.registers.items():
+        records = result.records[reg_id]
+        if records.empty:
+            continue
+        where = _places(records, "source_file", "source_sheet", "source_row")
+        mine = where.isin(places)
+        for field in register.fields:
+            if field.sensitive and field.key in records and mine.any():
+                values = records.loc[mine, field.key].astype("string")
+                keep = values.notna() & (values != "")
+                frames.append(pd.DataFrame({"place": where[mine][keep].to_numpy(), "raw": values[keep].to_numpy(),
+                                            "masked": mask_series(values[keep], field).to_numpy()}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["place", "raw", "masked"])
+
+
+def _places(frame: pd.DataFrame, file: str, sheet: str, row: str) -> pd.Series:
+    return frame[file].astype(str) + "\x00" + frame[sheet].astype(str) + "\x00" + frame[row].astype(str)
 
 
 def mask_consolidation(result: Consolidation) -> Consolidation:
-    """The whole consolidation with sensitive values masked: in the records, in the findings (value and
-    messages, which quote the value) and in the rejected rows' reasons."""
+    """The whole consolidation with sensitive values masked by their field's type: in the records, in the
+    findings (value and messages, which quote the value) and in the rejected rows' reasons (which are the
+    row's findings' messages)."""
     records = {reg_id: mask_records(frame, result.registers[reg_id]) for reg_id, frame in result.records.items()}
     findings = result.findings.reset_index(drop=True)
     raw, masked = _value_pairs(findings, result)
+    places = _places(findings, "file", "sheet", "row")
+    pairs = pd.DataFrame({"place": places.loc[raw.index].to_numpy(), "raw": raw.to_numpy(), "masked": masked.to_numpy()})
+    pairs = pd.concat([pairs, _record_pairs(result, set(places))], ignore_index=True)
     findings.loc[raw.index, "value"] = masked.to_numpy()
     rejected = result.rejected.copy()
-    for frame, columns in ((findings, ("message_zh", "message_en")), (rejected, ("reason_zh", "reason_en"))):
-        for column in columns:
-            frame[column] = _replace_all(frame[column], raw, masked)
+    for column in ("message_zh", "message_en"):
+        findings[column] = _mask_own_values(findings[column], places, pairs)
+    rejected_places = _places(rejected, "source_file", "source_sheet", "source_row")
+    for column in ("reason_zh", "reason_en"):
+        rejected[column] = _mask_own_values(rejected[column], rejected_places, pairs)
     return replace(result, records=records, findings=findings, rejected=rejected)
 
 

@@ -19,7 +19,7 @@ import python_calamine as calamine
 from .config import Config
 from .consolidate import Consolidation
 from .definitions import Register
-from .files import file_part
+from .files import file_part, staged_folder, unique_name
 from .metadata import METADATA_SHEET, output_rows
 from .overdue import CARE_COLUMNS, ITEM_COLUMNS, ITEM_LABELS_ZH, OverdueLists
 from .records import SOURCE_COLUMNS, SOURCE_LABELS_ZH
@@ -124,10 +124,29 @@ def _overview_row(register: Register, code: str, name: str, figures: pd.Series, 
                        overdue, _figure_text(key))
 
 
+class PreviousError(ValueError):
+    """``--previous`` names something that is not an earlier summary workbook of this toolkit."""
+
+    def __init__(self, path: Path | str, zh: str, en: str) -> None:
+        self.zh, self.en = f"{path}: {zh}", f"{path}: {en}"
+        super().__init__(f"{self.zh} / {self.en}")
+
+
 def read_previous(path: Path | str) -> dict[tuple[str, str, str], tuple[float, float]]:
-    """(register name, store code, store name) -> (records, overdue) from an earlier summary's 总览."""
-    book = calamine.CalamineWorkbook.from_path(str(path))
-    rows = book.get_sheet_by_name("总览").to_python()
+    """(register name, store code, store name) -> (records, overdue) from an earlier summary's 总览.
+    Raises PreviousError, before anything else is read, for a file that is not such a summary."""
+    try:
+        book = calamine.CalamineWorkbook.from_path(str(path))
+    except Exception:  # not a workbook at all (a CSV, garbage, an unreadable file)
+        raise PreviousError(path, "不是Excel工作簿，无法作为上月汇总", "not an Excel workbook; it cannot be last "
+                            "month's summary") from None
+    try:
+        rows = book.get_sheet_by_name("总览").to_python()
+    except Exception:
+        raise PreviousError(path, "没有「总览」工作表：不是本工具生成的汇总工作簿（可能是门店的登记表）",
+                            "has no 总览 sheet: not a summary workbook of this toolkit (a store's register?)") from None
+    finally:
+        book.close()
     out: dict[tuple[str, str, str], tuple[float, float]] = {}
     header = None
     for row in rows:
@@ -372,13 +391,13 @@ def write_lists(writer: SummaryWriter, lists: OverdueLists) -> None:
 
 
 def write_summary(path: Path | str, result: Consolidation, lists: OverdueLists, month: pd.Period | None,
-                  config: Config | None = None, previous: Path | str | None = None) -> Path:
+                  config: Config | None = None, previous: Path | str | dict | None = None) -> Path:
     """The month's summary workbook (see the module docstring for its sheets)."""
     writer = SummaryWriter(path)
     rows = overview_rows(result, lists, month, config)
     notes = ["说明：「记录数」为去重后接收的记录；有错误的行不计入，列在「问题数据」中。"
              "「逾期」「未结」按各登记表定义的时限规则计算。"] + lists.notes_zh
-    writer.overview(rows, month, lists.as_of, result, read_previous(previous) if previous else None, notes)
+    writer.overview(rows, month, lists.as_of, result, (read_previous(previous) if isinstance(previous, str | Path) else previous), notes)
     for reg_id, register in result.registers.items():
         records = result.records[reg_id]
         if records.empty or not register.summaries:
@@ -415,22 +434,27 @@ def write_overdue_book(path: Path | str, lists: OverdueLists, title: str) -> Pat
 def write_overdue_books(out_dir: Path | str, lists: OverdueLists, stores: dict[str, str],
                         split_by: str | None) -> list[Path]:
     """The overdue workbooks of a run: one in all, or one per store (``<code>_<store>_逾期清单_<date>.xlsx``),
-    or one per store and owner. Every store gets its workbook, even with nothing overdue."""
+    or one per store and owner. Every store gets its workbook, even with nothing overdue. A set of lists is
+    written whole or not at all (see files.staged_folder)."""
     out_dir = Path(out_dir)
     stamp = f"{lists.as_of:%Y-%m-%d}"
     if split_by is None:
         return [write_overdue_book(out_dir / f"逾期清单_{stamp}.xlsx", lists, f"逾期清单 {stamp}")]
-    written = []
-    for code, name in stores.items():
-        mine = lists.for_store(code)
-        store = file_part(f"{code}_{name}")
-        if split_by == "store":
-            written.append(write_overdue_book(out_dir / f"{store}_逾期清单_{stamp}.xlsx", mine,
-                                              f"{name} 逾期清单 {stamp}"))
-            continue
-        owners = sorted(set(mine.items["owner"]) | set(mine.due_soon["owner"]) | set(mine.care["owner"]))
-        for owner in owners:
-            label = owner or "未指定负责人"
-            written.append(write_overdue_book(out_dir / f"{store}_{file_part(label)}_逾期清单_{stamp}.xlsx",
-                                              mine.for_owner(owner), f"{name} {label} 逾期清单 {stamp}"))
-    return written
+    names: list[str] = []
+    used: set[str] = set()
+    with staged_folder(out_dir) as staging:
+        for code, name in stores.items():
+            mine = lists.for_store(code)
+            store = file_part(f"{code}_{name}")
+            if split_by == "store":
+                file = unique_name(f"{store}_逾期清单_{stamp}.xlsx", used)
+                write_overdue_book(staging / file, mine, f"{name} 逾期清单 {stamp}")
+                names.append(file)
+                continue
+            owners = sorted(set(mine.items["owner"]) | set(mine.due_soon["owner"]) | set(mine.care["owner"]))
+            for owner in owners:
+                label = owner or "未指定负责人"
+                file = unique_name(f"{store}_{file_part(label)}_逾期清单_{stamp}.xlsx", used)
+                write_overdue_book(staging / file, mine.for_owner(owner), f"{name} {label} 逾期清单 {stamp}")
+                names.append(file)
+    return [out_dir / file for file in names]

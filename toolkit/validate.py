@@ -15,6 +15,7 @@ from .conditions import condition_mask
 from .definitions import KEY_DATE_FORMATS, Rule
 from .describe import condition_text, requirement_text
 from .reader import SheetRead, column_letter
+from .xlsx import EXCEL_MAX_TEXT
 
 FINDING_COLUMNS = ["file", "sheet", "row", "column", "field", "value", "code", "severity", "message_zh", "message_en"]
 
@@ -30,6 +31,14 @@ TYPE_MESSAGES = {
     "id_number": ("不是有效的18位居民身份证号（格式、出生日期或校验位不符）",
                   "is not a valid 18-digit resident ID (format, birth date or check digit is wrong)"),
 }
+
+
+YEARS = (1900, 2100)  # dates outside these years are typing mistakes (2620 for 2026), see coerce._parse_moment
+
+
+def _year_out_of_range(text: pd.Series) -> pd.Series:
+    year = pd.to_numeric(text.str.extract(r"^\s*(\d{4})", expand=False), errors="coerce")
+    return ((year < YEARS[0]) | (year > YEARS[1])).fillna(False).astype(bool)
 
 
 def empty_findings() -> pd.DataFrame:
@@ -135,7 +144,12 @@ def _check_fields(c: _Collector) -> None:
                       t + f" is not one of the options ({', '.join(f.option_values)})")
             else:
                 zh, en = TYPE_MESSAGES[f.type]
-                c.add(bad, f.key, "type-error", "error", t + " " + zh, t + " " + en)
+                far = _year_out_of_range(t) if f.type in ("date", "datetime") else pd.Series(False, index=t.index)
+                c.add(bad & ~far.reindex(bad.index, fill_value=False), f.key, "type-error", "error",
+                      t + " " + zh, t + " " + en)
+                c.add(far.reindex(bad.index, fill_value=False), f.key, "constraint-error", "error",
+                      t + f" 日期超出范围（{YEARS[0]}–{YEARS[1]}年），请检查年份",
+                      t + f" is out of range (years {YEARS[0]}–{YEARS[1]}); check the year")
         guessed = sheet.guessed[f.key]
         if guessed.any():
             t, shown = text[guessed], show_values(data[guessed], f)
@@ -153,6 +167,12 @@ def _check_fields(c: _Collector) -> None:
             rng = f"{'' if f.min is None else f.min}–{'' if f.max is None else f.max}"
             t = text[out.fillna(False).astype(bool)]
             c.add(out, f.key, "constraint-error", "error", t + f" 超出范围（{rng}）", t + f" is out of range ({rng})")
+        too_long = text.str.len() > EXCEL_MAX_TEXT
+        if too_long.any():
+            c.add(too_long, f.key, "cut-text", "warning",
+                  f"超过 Excel 单元格上限 {EXCEL_MAX_TEXT:,} 字，汇总工作簿中只显示前 {EXCEL_MAX_TEXT:,} 字（导出文件保留全文）",
+                  f"longer than an Excel cell holds ({EXCEL_MAX_TEXT:,} characters): cut in the summary workbook, "
+                  "whole in the exports", value=text[too_long].str.slice(0, 50) + "…")
         if f.max_length is not None:
             long = text.str.len() > f.max_length
             c.add(long, f.key, "constraint-error", "error", f"超过{f.max_length}个字", f"longer than {f.max_length} characters")

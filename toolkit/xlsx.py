@@ -41,7 +41,9 @@ CHUNK_ROWS = 20_000
 BUILDERS = max(1, min(4, os.cpu_count() or 1))  # threads building blocks of rows
 _EPOCH = pd.Timestamp("1899-12-30")
 _ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # RE2 syntax: run by Arrow's kernels
-_NEEDS_ESCAPE = r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]"
+_NEEDS_ESCAPE = r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]|_x[0-9A-Fa-f]{4}_"
+_CONTROL = [chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))]
+EXCEL_MAX_TEXT = 32_767  # characters Excel accepts in one cell: a longer text makes it refuse the file
 _SAMPLE_ROW = re.compile(rb'<row r="2"[^>]*>.*?</row>', re.S)
 _CELL_STYLE = re.compile(rb'<c (?:(?=[^>]*\bs="(\d+)"))?[^>]*>')  # each cell's style index, b"" if none
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
@@ -80,16 +82,24 @@ class _Bulk:
 
 
 def _arrow_text(values: pd.Series) -> pa.Array:
-    """A column as an Arrow string array, null where the cell stays empty."""
+    """A column as an Arrow string array, null where the cell stays empty; text longer than a cell holds
+    is cut to Excel's limit (the check reported it; exports keep the whole text)."""
     arr = arrow_strings(values)
+    if pc.any(pc.greater(pc.utf8_length(arr), EXCEL_MAX_TEXT)).as_py():
+        arr = pc.utf8_slice_codeunits(arr, 0, EXCEL_MAX_TEXT)
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
 
 
 def _escape(text: pa.Array) -> pa.Array:
-    """XML-escaped text; the replacements run only when some cell needs one (most never do)."""
+    """XML-escaped text, as Excel writes it: control characters, which XML cannot hold, as ``_xHHHH_``,
+    and text that already looks like such an escape with its underscore escaped (``_x005F_x0041_``), so
+    that it reads back as typed. The replacements run only when some cell needs one (most never do)."""
     if not pc.any(pc.match_substring_regex(text, _NEEDS_ESCAPE)).as_py():
         return text
-    text = pc.replace_substring_regex(text, _ILLEGAL_XML, "")
+    text = pc.replace_substring_regex(text, r"(_x[0-9A-Fa-f]{4}_)", r"_x005F\1")
+    if pc.any(pc.match_substring_regex(text, _ILLEGAL_XML)).as_py():
+        for char in _CONTROL:
+            text = pc.replace_substring(text, char, f"_x{ord(char):04X}_")
     for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
         text = pc.replace_substring(text, char, entity)
     return text

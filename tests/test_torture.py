@@ -1,0 +1,284 @@
+"""The torture suite: one odd input planted among good demo stores. Whatever it is, the run completes, the
+odd input has its line in the manifest with the reason, and every good store's rows are all there."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import xlsxwriter
+import xlwt
+from click.testing import CliRunner
+
+from tests.conftest import COMPLAINT_HEADER, complaint, libreoffice, write_workbook
+from tests.torture import assert_every_row_accounted, consolidate, without_root_powers
+from toolkit.cli import main
+from toolkit.demo import write_demo
+from toolkit.template import write_register_workbook
+
+COMPLAINTS = "001_朝阳店/001_朝阳店_complaints_客户投诉登记表.xlsx"
+
+
+@pytest.fixture(scope="session")
+def demo_once(tmp_path_factory, registers):
+    """The demo stores (fewer rows than the README's demo) and what a clean run makes of them."""
+    folder = tmp_path_factory.mktemp("demo") / "demo"
+    write_demo(folder, registers, rows=20)
+    clean = consolidate(folder, folder.parent / "clean.xlsx")
+    assert clean.code == 0, clean.stderr
+    return folder, clean
+
+
+@pytest.fixture
+def demo(demo_once, tmp_path):
+    """A fresh copy of the demo stores to plant one bad input in, and the clean run's manifest."""
+    folder, clean = demo_once
+    copy = tmp_path / "in"
+    shutil.copytree(folder, copy)
+    os.chmod(tmp_path, 0o755)
+    return copy, clean
+
+
+def _keeps_every_demo_row(run, clean, but: tuple[str, ...] = ()) -> None:
+    """Every good store's rows are there, exactly as in a run without the bad input."""
+    for code, rows in clean.accepted_by_store().items():
+        if code not in but:
+            assert run.accepted_by_store().get(code) == rows, code
+    assert_every_row_accounted(run)
+
+
+def test_a_store_folder_nobody_may_read_is_listed_and_the_run_says_it_is_incomplete(demo, tmp_path):
+    folder, clean = demo
+    os.chmod(folder / "003_浦东店", 0)
+    try:
+        run = consolidate(folder, tmp_path / "out.xlsx", prefix=without_root_powers())
+    finally:
+        os.chmod(folder / "003_浦东店", 0o755)
+    line = run.line("003_浦东店")
+    assert line["kind"] == "folder" and line["status"] == "unusable"
+    assert "无法读取：权限不足" in line["message"] and "permission denied" in line["message"]
+    assert run.code == 3
+    assert "003" not in run.accepted_by_store()
+    _keeps_every_demo_row(run, clean, but=("003",))
+
+
+def test_a_workbook_nobody_may_read_is_unusable_not_a_traceback(demo, tmp_path):
+    folder, clean = demo
+    os.chmod(folder / COMPLAINTS, 0)
+    run = consolidate(folder, tmp_path / "out.xlsx", prefix=without_root_powers())
+    line = run.line(COMPLAINTS)
+    assert line["status"] == "unusable" and "权限不足" in line["message"]
+    assert run.code == 3 and "Traceback" not in run.stderr
+    assert run.accepted_by_store()["001"] < clean.accepted_by_store()["001"]
+    _keeps_every_demo_row(run, clean, but=("001",))
+
+
+def _template_of_001(path: Path, registers, numbers: list[str]) -> Path:
+    """Store 001's complaints template (its metadata says 001 朝阳店), filled with other rows."""
+    rows = pd.DataFrame([{"complaint_no": no, "received_date": dt.date(2026, 10, 3), "category": "投诉",
+                          "subject": "安装延误", "phone": "13800138000", "status": "处理中", "region": "国内"}
+                         for no in numbers])
+    return write_register_workbook(path, [registers["complaints"]], "001", "朝阳店", {"complaints": rows})
+
+
+def test_a_folder_named_in_gbk_from_a_windows_zip_is_read_and_shown_with_replacement_characters(demo, tmp_path,
+                                                                                                registers):
+    folder, clean = demo
+    gbk = os.fsencode(folder) + b"/005_" + "新店".encode("gbk")
+    os.mkdir(gbk)
+    _template_of_001(tmp_path / "t.xlsx", registers, ["2610901", "2610902"])
+    shutil.copy(tmp_path / "t.xlsx", gbk + b"/" + "投诉.xlsx".encode("gbk"))
+    run = consolidate(folder, tmp_path / "out.xlsx")
+    assert run.code == 0, run.stderr
+    (line,) = [e for e in run.manifest["files"] if e["path"].startswith("005_")]
+    assert "\ufffd" in line["path"] and line["status"] == "ok" and line["store_code"] == "005"
+    assert (tmp_path / "out.xlsx").exists()
+    _keeps_every_demo_row(run, clean, but=("005",))
+
+
+def test_a_store_that_filled_another_stores_template_is_filed_under_the_folder_that_sent_it(demo, tmp_path,
+                                                                                           registers):
+    folder, clean = demo
+    (folder / "005_新店").mkdir()
+    numbers = ["2610001", "2610002", "2610003"]  # the same numbers as 001's own complaints
+    _template_of_001(folder / "005_新店" / "投诉登记.xlsx", registers, numbers)
+    run = consolidate(folder, tmp_path / "out.xlsx")
+    line = run.line("005_新店/投诉登记.xlsx")
+    assert line["store_code"] == "005" and line["status"] == "ok"
+    assert any("门店不一致" in w and "001" in w for w in line["warnings"])
+    assert run.accepted_by_store()["005"] == 3
+    _keeps_every_demo_row(run, clean, but=("005",))
+
+
+def test_a_hidden_copy_of_the_register_in_the_same_workbook_does_not_count_twice(tmp_path, registers):
+    folder = tmp_path / "in" / "001_朝阳店"
+    folder.mkdir(parents=True)
+    rows = [COMPLAINT_HEADER, complaint("2610001", dt.date(2026, 10, 3)), complaint("2610002", dt.date(2026, 10, 4))]
+    path = folder / "投诉.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    for name in ("投诉", "备份"):
+        ws = book.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, v in enumerate(row):
+                if isinstance(v, dt.date):
+                    ws.write_datetime(r, c, dt.datetime.combine(v, dt.time()), book.add_format({"num_format": "yyyy-mm-dd"}))
+                elif v is not None:
+                    ws.write_string(r, c, str(v))
+        if name == "备份":
+            ws.hide()
+    book.close()
+    run = consolidate(tmp_path / "in", tmp_path / "out.xlsx")
+    line = run.line("001_朝阳店/投诉.xlsx")
+    assert line["rows_accepted"] == 2 and line["rows_rejected"] == 2
+    assert any("隐藏" in w for w in line["warnings"])
+    result = CliRunner().invoke(main, ["consolidate", str(tmp_path / "in"), "-o", str(tmp_path / "o2.xlsx"),
+                                       "--as-of", "2026-11-05"])
+    assert result.exit_code == 0, result.output
+    from toolkit.consolidate import consolidate as run_consolidation
+    done = run_consolidation(tmp_path / "in", registers, jobs=1)
+    assert sorted(done.records["complaints"]["complaint_no"]) == ["2610001", "2610002"]
+    repeats = done.findings[done.findings["code"] == "unique-error"]
+    assert list(repeats["sheet"]) == ["备份", "备份"]
+    assert repeats["message_zh"].str.contains("与同一文件工作表「投诉」第2行重复").any()
+
+
+def _complaints_file(path: Path, rows: list[list], mtime: float) -> Path:
+    write_workbook(path, {"投诉": [COMPLAINT_HEADER, *rows]})
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+def test_a_newer_file_whose_row_has_an_error_withdraws_the_older_record(tmp_path, registers):
+    from toolkit.consolidate import consolidate as run_consolidation
+    from toolkit.overdue import overdue_lists
+
+    folder = tmp_path / "001_朝阳店"
+    folder.mkdir()
+    _complaints_file(folder / "投诉_v1.xlsx", [complaint("2610059", dt.date(2026, 10, 1), status="处理中"),
+                                              complaint("2610060", dt.date(2026, 10, 1))], 1_790_000_000)
+    _complaints_file(folder / "投诉_v2.xlsx", [complaint("2610059", dt.date(2026, 10, 1), status="已解决",
+                                                        phone="12345", resolved=dt.date(2026, 10, 5))], 1_790_000_600)
+    done = run_consolidation(tmp_path, registers, jobs=1)
+    assert list(done.records["complaints"]["complaint_no"]) == ["2610060"]
+    replaced = done.rejected[done.rejected["source_file"] == "001_朝阳店/投诉_v1.xlsx"]
+    assert replaced["reason_zh"].str.contains("投诉_v2.xlsx 第2行相同，已由其取代（该行有错误被拒收").all()
+    lists = overdue_lists(done.records, registers, dt.date(2026, 11, 5))
+    assert "2610059" not in set(lists.items["key"])
+    for f in done.files:
+        assert f.rows_read == f.rows_accepted + f.rows_rejected
+
+
+def test_two_versions_saved_within_two_seconds_are_ordered_by_name_and_said(tmp_path, registers):
+    from toolkit.consolidate import consolidate as run_consolidation
+
+    folder = tmp_path / "001_朝阳店"
+    folder.mkdir()
+    _complaints_file(folder / "b_投诉.xlsx", [complaint("2610001", dt.date(2026, 10, 1), subject="旧")], 1_790_000_001)
+    _complaints_file(folder / "a_投诉.xlsx", [complaint("2610001", dt.date(2026, 10, 1), subject="新")], 1_790_000_000)
+    done = run_consolidation(tmp_path, registers, jobs=1)
+    assert list(done.records["complaints"]["subject"]) == ["旧"]  # b_ sorts later: kept, though a_ is older
+    for f in done.files:
+        assert any("无法判断哪个较新" in w and "b_投诉.xlsx" in w for w in f.warnings), f.display
+
+
+def test_partial_rows_are_rejected_and_only_footer_lines_under_the_table_are_skipped(tmp_path, registers):
+    from toolkit.consolidate import consolidate as run_consolidation
+
+    folder = tmp_path / "001_朝阳店"
+    folder.mkdir()
+    note_row = [""] * len(COMPLAINT_HEADER)
+    note_row[5], note_row[7] = "备注：客户电话未接通", "13800138000"
+    subtotal = [""] * len(COMPLAINT_HEADER)
+    subtotal[4], subtotal[6] = "小计", "张伟"
+    dated = complaint("日期：10月5日", dt.date(2026, 10, 5))
+    write_workbook(folder / "投诉.xlsx", {"投诉": [
+        COMPLAINT_HEADER, complaint("2610001", dt.date(2026, 10, 1)), note_row, subtotal, dated,
+        complaint("2610002", dt.date(2026, 10, 2)), [], ["合计", "", "", "", "", "", "", "", "", "", "", "", "", "",
+                                                         1200],
+        ["制表人：", "李四", "", "审核：", "王五"], ["备注：本月无特殊情况"]]})
+    done = run_consolidation(tmp_path, registers, jobs=1)
+    (f,) = done.files
+    assert f.rows_accepted == 2 and f.rows_rejected == 3
+    assert sorted(done.rejected["source_row"]) == [3, 4, 5]
+    assert f.skipped == {"空行 / blank row": 1, "合计行 / totals line": 1,
+                         "表尾签字或说明行 / signature or note line under the table": 2}
+    assert f.manifest()["rows_skipped"] == 4
+
+
+def test_cached_formula_errors_are_findings_not_blanks(tmp_path, registers):
+    from toolkit.check import check_paths
+
+    path = tmp_path / "投诉.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    ws = book.add_worksheet("投诉")
+    ws.write_row(0, 0, COMPLAINT_HEADER)
+    for r, no in ((1, "2610001"), (2, "2610002")):
+        ws.write_row(r, 0, complaint(no, "2026-10-03"))
+    ws.write_formula(1, 14, "=1/0", None, "#DIV/0!")  # 赔偿金额, optional
+    ws.write_formula(2, 4, "=VLOOKUP(A3,X:Y,2,0)", None, "#N/A")  # 投诉主题, required
+    book.close()
+    found = check_paths([path], registers).findings
+    errors = found[found["code"] == "formula-error"].set_index("row")
+    assert errors.loc[2, "severity"] == "warning" and errors.loc[2, "message_zh"] == "第2行「赔偿金额」: 公式错误 #DIV/0!，按空白读取"
+    assert errors.loc[3, "severity"] == "error" and "公式错误 #N/A" in errors.loc[3, "message_zh"]
+    assert not ((found["row"] == 3) & (found["code"] == "missing-cell")).any()
+
+
+def test_a_two_row_header_under_a_merged_group_keeps_its_columns_and_annotates(tmp_path, registers):
+    from toolkit.annotate import annotate_workbook
+    from toolkit.check import check_paths
+
+    path = tmp_path / "投诉.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    ws = book.add_worksheet("投诉")
+    for c, label in enumerate(COMPLAINT_HEADER):
+        if label in ("投诉人", "联系方式"):
+            ws.write_string(1, c, label)
+        else:
+            ws.merge_range(0, c, 1, c, label)
+    ws.merge_range(0, 6, 0, 7, "联系人信息")
+    ws.write_string(1, 6, "投诉人")
+    ws.write_string(1, 7, "联系方式")
+    ws.write_row(2, 0, complaint("2610001", "2026-10-03", phone="12345"))
+    book.close()
+    result = check_paths([path], registers)
+    (sheet,) = result.workbooks[0].sheets
+    assert sheet.data.loc[3, "complainant"] == "张伟" and "phone" in sheet.columns
+    assert "phone" not in sheet.missing_fields and sheet.header_row == 2
+    copy = annotate_workbook(result.workbooks[0], result.findings)
+    assert copy.exists()
+
+
+def test_xlsb_ods_and_wps_files_are_read_or_named_with_what_to_do(tmp_path, registers):
+    store = tmp_path / "001_朝阳店"
+    store.mkdir()
+    book = xlwt.Workbook()
+    ws = book.add_sheet("投诉")
+    for r, row in enumerate([COMPLAINT_HEADER, complaint("2610001", "2026-10-03")]):
+        for c, v in enumerate(row):
+            if v is not None:
+                ws.write(r, c, str(v))
+    book.save(str(store / "投诉.et"))  # WPS saves its .et in the same binary format as .xls
+    (store / "坏的.et").write_bytes(b"\x00WPS something else entirely" * 10)
+    (store / "说明.txt").write_text("本月资料")
+    soffice = libreoffice()
+    if soffice:
+        write_workbook(tmp_path / "报修.xlsx", {"报修": [["报修单号", "报修时间", "报修人", "房号/位置", "联系电话", "报修内容"],
+                                                         ["R1", "2026-10-03 09:00", "李四", "3-201", "13900139000", "漏水"]]})
+        subprocess.run([soffice, "--headless", "--convert-to", "ods", "--outdir", str(store), str(tmp_path / "报修.xlsx")],
+                       check=True, capture_output=True, timeout=180)
+    result = CliRunner().invoke(main, ["consolidate", str(tmp_path), "-o", str(tmp_path / "out.xlsx"),
+                                       "--as-of", "2026-11-05"])
+    assert result.exit_code == 3, result.output
+    assert "ignored 001_朝阳店/说明.txt" in result.output
+    assert "unusable 001_朝阳店/坏的.et" in result.output and "请用 WPS/Excel 另存为 .xlsx 后重新提交" in result.output
+    from toolkit.consolidate import consolidate as run_consolidation
+    done = run_consolidation(tmp_path, registers, jobs=1)
+    assert list(done.records["complaints"]["complaint_no"]) == ["2610001"]
+    if soffice:
+        assert list(done.records["repairs"]["repair_no"]) == ["R1"]
