@@ -59,3 +59,26 @@ def libreoffice() -> str | None:
     if not found and os.environ.get("TAIZHANG_REQUIRE_LIBREOFFICE") == "1":
         pytest.fail("LibreOffice is required here (TAIZHANG_REQUIRE_LIBREOFFICE=1) but soffice is not installed")
     return found
+
+
+@pytest.fixture(scope="session")
+def demo_once(tmp_path_factory, registers):
+    """The demo stores (fewer rows than the README's demo) and what a clean run makes of them."""
+    from tests.torture import consolidate
+    from toolkit.demo import write_demo
+
+    folder = tmp_path_factory.mktemp("demo") / "demo"
+    write_demo(folder, registers, rows=20)
+    clean = consolidate(folder, folder.parent / "clean.xlsx")
+    assert clean.code == 0, clean.stderr
+    return folder, clean
+
+
+@pytest.fixture
+def demo(demo_once, tmp_path):
+    """A fresh copy of the demo stores to plant one bad input in, and the clean run's manifest."""
+    folder, clean = demo_once
+    copy = tmp_path / "in"
+    shutil.copytree(folder, copy)
+    os.chmod(tmp_path, 0o755)
+    return copy, clean

@@ -19,30 +19,9 @@ from click.testing import CliRunner
 from tests.conftest import COMPLAINT_HEADER, complaint, libreoffice, write_workbook
 from tests.torture import assert_every_row_accounted, consolidate, without_root_powers
 from toolkit.cli import main
-from toolkit.demo import write_demo
 from toolkit.template import write_register_workbook
 
 COMPLAINTS = "001_朝阳店/001_朝阳店_complaints_客户投诉登记表.xlsx"
-
-
-@pytest.fixture(scope="session")
-def demo_once(tmp_path_factory, registers):
-    """The demo stores (fewer rows than the README's demo) and what a clean run makes of them."""
-    folder = tmp_path_factory.mktemp("demo") / "demo"
-    write_demo(folder, registers, rows=20)
-    clean = consolidate(folder, folder.parent / "clean.xlsx")
-    assert clean.code == 0, clean.stderr
-    return folder, clean
-
-
-@pytest.fixture
-def demo(demo_once, tmp_path):
-    """A fresh copy of the demo stores to plant one bad input in, and the clean run's manifest."""
-    folder, clean = demo_once
-    copy = tmp_path / "in"
-    shutil.copytree(folder, copy)
-    os.chmod(tmp_path, 0o755)
-    return copy, clean
 
 
 def _keeps_every_demo_row(run, clean, but: tuple[str, ...] = ()) -> None:

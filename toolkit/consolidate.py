@@ -46,7 +46,7 @@ from .reader import (
     workbook_kind,
 )
 from .records import empty_records, key_complete, key_text
-from .validate import empty_findings, note_findings, validate_sheet
+from .validate import OmittedRows, empty_findings, note_findings, validate_sheet_rows
 
 _SHEET_REJECTED = ["source_file", "source_sheet", "source_row", "key", "reason_zh", "reason_en"]
 REJECTED_COLUMNS = ["store_code", "store_name", "register", "register_name", "source_file", "source_sheet",
@@ -225,6 +225,38 @@ def _row_reasons(errors: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
     return frame.join(joined, on="at")
 
 
+def _with_counted_reasons(why: pd.DataFrame, at: np.ndarray, reason: np.ndarray, texts: list[tuple[str, str]]
+                          ) -> pd.DataFrame:
+    """Rejected rows' reasons with those of the checks that counted rather than listed their rows. Such a
+    row has one of few reasons per check: each row's set of them is a bit mask (sorted numbers, no Python
+    per row), and each distinct mask is written out once: a million rows of the same six problems cost six
+    strings, not six million."""
+    if len(texts) > 62:  # more counted checks than bits: the rest share the last bit
+        reason = np.minimum(reason, 62)
+        texts = [*texts[:62], ("……", "…")]
+    keys = np.unique(at << 6 | reason)
+    rows, bits = keys >> 6, np.left_shift(np.int64(1), keys & 63)
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    row_of, mask_of = rows[starts], np.bitwise_or.reduceat(bits, starts)
+    wanted = why["at"].to_numpy(dtype="int64")
+    place = np.minimum(np.searchsorted(row_of, wanted), len(row_of) - 1)
+    found = row_of[place] == wanted
+    masks, which = np.unique(np.where(found, mask_of[place], 0), return_inverse=True)
+    out = why.copy()
+    for column, lang, sep in (("reason_zh", 0, "；"), ("reason_en", 1, "; ")):
+        # one string per distinct mask, each row a reference to it (an object array shares its strings)
+        shown = np.array([sep.join(texts[i][lang] for i in range(len(texts)) if int(m) >> i & 1) or None
+                          for m in masks], dtype=object)
+        extra = shown[which.ravel()]
+        listed = out[column].to_numpy(dtype=object, na_value=None)
+        has_listed, has_extra = pd.notna(listed), pd.notna(extra)
+        reasons = np.where(has_listed, listed, extra)
+        both = np.flatnonzero(has_listed & has_extra)
+        reasons[both] = [f"{a}{sep}{b}" for a, b in zip(listed[both], extra[both], strict=True)]
+        out[column] = pd.Series(reasons, index=out.index, dtype=object)
+    return out
+
+
 def _layout(scan: SheetScan) -> tuple:
     h = scan.header
     return (scan.register.id, h.depth, tuple(sorted(h.columns.items())), tuple(sorted(h.extra.items())),
@@ -255,8 +287,12 @@ def _read_together(members: list[tuple[FileEntry, SheetScan]], reference_year: i
         header_rows.append(start)
     header = HeaderMatch(0, dict(first.header.columns), dict(first.header.headers), dict(first.header.extra),
                          dict(first.header.duplicates), depth)
-    sheet = read_sheet(rows, first.sheet, first.sheet, first.register, header, reference_year, errors,
-                       np.asarray(parts, dtype=np.int64))
+    del first
+    for _, scan in members:  # the rows as read are in ``rows`` now, and typed in the sheet after this
+        scan.rows = []
+    sheet = read_sheet(rows, members[0][1].sheet, members[0][1].sheet, members[0][1].register, header,
+                       reference_year, errors, np.asarray(parts, dtype=np.int64))
+    del rows
     origin = pd.DataFrame({"file": files, "sheet": sheets, "row": excel_rows, "part": parts},
                           index=pd.RangeIndex(depth + 1, depth + 1 + len(files)))
     sheet.origin = origin.loc[sheet.data.index]
@@ -306,8 +342,7 @@ def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | 
         try:
             scan = scan_workbook(path, registers, data, limits)
         except Exception as e:  # the last guard: one file's surprise must not take its batch down
-            scan = WorkbookScan(path, "unusable", f"读取时出错（{type(e).__name__}），未读取",
-                                f"error while reading ({type(e).__name__}: {e}); not read")
+            scan = WorkbookScan(path, "unusable", *failure_reason(e))
         del data
         scanned.append((entry, scan))
         entry.status, entry.message_zh, entry.message_en = scan.status, scan.message_zh, scan.message_en
@@ -322,13 +357,14 @@ def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | 
     for members in groups.values():
         try:
             sheet, header_rows = _read_together(members, year)
-            findings = _sheet_findings(validate_sheet(sheet), sheet, members, header_rows)
-            result, bad = _split_rejected(sheet, findings, members)
+            listed, omitted = validate_sheet_rows(sheet)
+            findings = _sheet_findings(listed, sheet, members, header_rows)
+            result, bad = _split_rejected(sheet, findings, members, omitted)
         except Exception as e:  # the last guard, as above: these sheets are unusable, the others go on
+            zh, en = failure_reason(e)
             for entry, scan in members:
                 entry.status = "unusable"
-                entry.message_zh = f"读取工作表「{scan.sheet}」时出错（{type(e).__name__}），未读取"
-                entry.message_en = f"error while reading sheet {scan.sheet} ({type(e).__name__}: {e}); not read"
+                entry.message_zh, entry.message_en = f"工作表「{scan.sheet}」: {zh}", f"sheet {scan.sheet}: {en}"
             continue
         finding_frames.append(findings)
         results.append(result)
@@ -343,6 +379,15 @@ def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | 
     return BatchResult(entries, results, findings)
 
 
+def failure_reason(error: BaseException) -> tuple[str, str]:
+    """Why reading failed, for the manifest: out of memory said as such (Python's and Arrow's), else the error."""
+    if isinstance(error, MemoryError) or "MemoryError" in type(error).__name__:
+        return ("读取时内存不足，未读取（文件过大或损坏；可在 taizhang.toml 的 [limits] 中调整上限）",
+                f"out of memory while reading ({type(error).__name__}); not read (too large or damaged; see [limits] "
+                "in taizhang.toml)")
+    return (f"读取时出错（{type(error).__name__}），未读取", f"error while reading ({type(error).__name__}: {error}); not read")
+
+
 def _modified(path: Path) -> float:
     try:
         return path.stat().st_mtime
@@ -350,8 +395,8 @@ def _modified(path: Path) -> float:
         return 0.0
 
 
-def _split_rejected(sheet: SheetRead, findings: pd.DataFrame, members: list[tuple[FileEntry, SheetScan]]
-                    ) -> tuple[SheetsResult, np.ndarray]:
+def _split_rejected(sheet: SheetRead, findings: pd.DataFrame, members: list[tuple[FileEntry, SheetScan]],
+                    omitted: OmittedRows | None = None) -> tuple[SheetsResult, np.ndarray]:
     """Rows with an error are rejected, with their messages; a sheet-level error (a required column
     missing) rejects every row of that sheet. Rows are told apart by (member sheet, Excel row)."""
     origin = sheet.origin
@@ -366,7 +411,9 @@ def _split_rejected(sheet: SheetRead, findings: pd.DataFrame, members: list[tupl
     if not sheet_wide.empty:  # every row of that sheet gets the sheet's error
         spread = sheet_wide.merge(pd.DataFrame({"part": origin["part"].to_numpy(dtype="int64"), "at": at}), on="part")
         reasons = pd.concat([reasons, spread], ignore_index=True)
-    bad = np.isin(at, reasons["at"].to_numpy())
+    counted = omitted.rows if omitted is not None else pd.DataFrame({"part": [], "row": [], "reason": []})
+    counted_at = counted["part"].to_numpy(dtype="int64") << 32 | counted["row"].to_numpy(dtype="int64")
+    bad = np.isin(at, reasons["at"].to_numpy()) | np.isin(at, counted_at)
     register = members[0][1].register
     data = sheet.data
     source = pd.DataFrame({"source_file": origin["file"].to_numpy(), "source_sheet": origin["sheet"].to_numpy(),
@@ -376,6 +423,8 @@ def _split_rejected(sheet: SheetRead, findings: pd.DataFrame, members: list[tupl
     rejected["key"] = key_text(data[bad], register).to_numpy()
     rejected["key_complete"] = key_complete(data[bad], register).to_numpy()
     why = _row_reasons(reasons, at[bad])
+    if len(counted_at):
+        why = _with_counted_reasons(why, counted_at, counted["reason"].to_numpy(dtype="int64"), omitted.reasons)
     rejected["reason_zh"], rejected["reason_en"] = why["reason_zh"].to_numpy(), why["reason_en"].to_numpy()
     return SheetsResult(register.id, accepted, rejected), bad
 
@@ -635,8 +684,7 @@ def _read_batches(batches: list[list[tuple[Path, str]]], workers: int, registers
                 try:
                     parts.append(pool.submit(check_files, [item]).result())
                 except Exception as e:
-                    reason = WORKER_DIED if isinstance(e, BrokenProcessPool) else (
-                        f"读取时出错（{type(e).__name__}），未读取", f"error while reading ({type(e).__name__}); not read")
+                    reason = WORKER_DIED if isinstance(e, BrokenProcessPool) else failure_reason(e)
                     parts.append(_failed_batch([item], reason))
             progress(1)
     return parts

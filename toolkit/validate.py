@@ -8,6 +8,8 @@ duplicate-label) with one of our own, ``assumed-value``, for values read by an a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from .coerce import show_values
@@ -33,6 +35,11 @@ TYPE_MESSAGES = {
 }
 
 
+LISTED_PER_CHECK = 1000  # findings listed one by one per check and sheet; the rest are counted in one line
+CODE_WORDS = {"missing-cell": ("必填项为空", "required but empty"), "type-error": ("无法按类型读取", "not readable as its type"),
+              "constraint-error": ("不符合取值要求", "breaks a constraint"), "unique-error": ("编号重复", "repeats a key"),
+              "row-constraint": ("不符合规则", "breaks a rule"), "formula-error": ("公式错误", "a formula error"),
+              "assumed-value": ("按推断读取，请核对", "read by an assumption"), "cut-text": ("过长，已截断", "too long, cut")}
 YEARS = (1900, 2100)  # dates outside these years are typing mistakes (2620 for 2026), see coerce._parse_moment
 
 
@@ -59,6 +66,8 @@ class _Collector:
         self.files = origin["file"] if origin is not None else None
         self.sheets = origin["sheet"] if origin is not None else None
         self.part = origin["part"] if origin is not None else None
+        self.omitted: list[pd.DataFrame] = []  # error rows past the listing limit: part, row, reason (a number)
+        self.reasons: dict[tuple[str, str], int] = {}  # those rows' reasons, each numbered once
 
     def add(self, mask: pd.Series, field_key: str, code: str, severity: str,
             zh: pd.Series | str, en: pd.Series | str, value: pd.Series | None = None) -> None:
@@ -66,6 +75,8 @@ class _Collector:
         if not mask.any():
             return
         f = self.reg.field(field_key)
+        if int(mask.sum()) > LISTED_PER_CHECK:
+            mask = self._list_first(mask, f, code, severity)
         hit = mask.index[mask.to_numpy()]
         rows = self.rows[mask]
         # messages may be given for the flagged rows only (they are built after the check, to save work)
@@ -80,6 +91,40 @@ class _Collector:
             "column": self.sheet.column_of(field_key), "field": field_key, "value": values,
             "code": code, "severity": severity, "message_zh": prefix_zh + zh, "message_en": prefix_en + en,
         }))
+
+    def _list_first(self, mask: pd.Series, f, code: str, severity: str) -> pd.Series:
+        """A check that fails on more than LISTED_PER_CHECK rows of one sheet lists its first rows one by one
+        and the rest in one line (a sheet of a million rows with one value would otherwise make millions of
+        messages). Every one of those rows still counts: rejected, with a shorter reason."""
+        part = self.part if self.part is not None else pd.Series(0, index=mask.index)
+        rank = mask.astype("int64").groupby(part.to_numpy()).cumsum()
+        listed = mask & (rank <= LISTED_PER_CHECK)
+        rest = mask & ~listed
+        what_zh, what_en = CODE_WORDS.get(code, (code, code))
+        if severity == "error":
+            reason = self.reasons.setdefault((f"「{f.label_zh}」: {what_zh}", f"{f.label_en}: {what_en}"), len(self.reasons))
+            self.omitted.append(pd.DataFrame({"part": part[rest].to_numpy(dtype="int64"),
+                                              "row": self.rows[rest].to_numpy(dtype="int64"), "reason": reason}))
+        rows = self.rows[rest]
+        groups = pd.DataFrame({"part": part[rest].to_numpy(), "row": rows.to_numpy(),
+                               "file": (self.files[rest] if self.files is not None else pd.Series(
+                                   self.sheet.file, index=rows.index)).to_numpy(),
+                               "sheet": (self.sheets[rest] if self.sheets is not None else pd.Series(
+                                   self.sheet.sheet, index=rows.index)).to_numpy()})
+        summary = groups.groupby("part", sort=False).agg(file=("file", "first"), sheet=("sheet", "first"),
+                                                         first=("row", "min"), last=("row", "max"),
+                                                         count=("row", "size"))
+        for line in summary.itertuples():
+            self.frames.append(pd.DataFrame([{
+                "file": line.file, "sheet": line.sheet, "row": int(line.first), "column": self.sheet.column_of(f.key),
+                "field": f.key, "value": "", "code": code, "severity": severity,
+                "message_zh": f"第{line.first}–{line.last}行「{f.label_zh}」: 另有 {line.count:,} 行同样问题（{what_zh}），"
+                              "不再逐行列出" + ("，均已拒收" if severity == "error" else ""),
+                "message_en": f"Rows {line.first}–{line.last}, {f.label_en}: {line.count:,} more rows with the same "
+                              f"problem ({what_en}), not listed one by one" + ("; all rejected" if severity == "error"
+                                                                              else ""),
+            }]))
+        return listed
 
     def add_sheet_level(self, column: str, field_key: str, value: str, code: str, severity: str,
                         zh: str, en: str) -> None:
@@ -348,6 +393,21 @@ RULE_CHECKS = {
 
 def validate_sheet(sheet: SheetRead) -> pd.DataFrame:
     """All findings of one register sheet, sorted by row and column."""
+    return validate_sheet_rows(sheet)[0]
+
+
+@dataclass
+class OmittedRows:
+    """Error rows a check counted instead of listing (see _Collector._list_first): the member sheet
+    (``part``), Excel row and reason number of each, and the reasons (zh, en) by number."""
+
+    rows: pd.DataFrame
+    reasons: list[tuple[str, str]]
+
+
+def validate_sheet_rows(sheet: SheetRead) -> tuple[pd.DataFrame, OmittedRows]:
+    """The findings of one register sheet, and the error rows they do not list one by one: together, every
+    row that has an error."""
     c = _Collector(sheet)
     _check_headers(c)
     _check_fields(c)
@@ -356,10 +416,14 @@ def validate_sheet(sheet: SheetRead) -> pd.DataFrame:
         if all(k in sheet.columns for k in rule.fields()) or rule.kind == "order":
             RULE_CHECKS[rule.kind](c, rule)
     findings = c.result()
+    omitted = OmittedRows(pd.concat(c.omitted, ignore_index=True) if c.omitted
+                          else pd.DataFrame({k: pd.Series(dtype="int64") for k in ("part", "row", "reason")}),
+                          list(c.reasons))
     if findings.empty:
-        return findings
+        return findings, omitted
     findings["_width"] = findings["column"].str.len()
-    return findings.sort_values(["row", "_width", "column"], kind="stable").drop(columns="_width").reset_index(drop=True)
+    findings = findings.sort_values(["row", "_width", "column"], kind="stable").drop(columns="_width")
+    return findings.reset_index(drop=True), omitted
 
 
 def validate_sheets(sheets: list[SheetRead]) -> pd.DataFrame:
