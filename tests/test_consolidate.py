@@ -110,7 +110,7 @@ def test_a_store_that_sent_a_corrected_file_has_its_newer_records_win(tmp_path, 
     assert (old.rows_read, old.rows_accepted, old.rows_rejected) == (2, 1, 1)
 
 
-def test_store_comes_from_the_template_then_the_configuration_then_the_folder(tmp_path, registers):
+def test_store_comes_from_the_configuration_then_the_folder_then_the_template(tmp_path, registers):
     root = tmp_path / "in"
     (root / "收件箱").mkdir(parents=True)
     write_register_workbook(root / "收件箱" / "a.xlsx", [registers["complaints"]], "009", "西湖店",

@@ -137,13 +137,15 @@ def test_a_register_longer_than_an_excel_sheet_continues_on_a_second_sheet(tmp_p
 
 
 def test_text_that_looks_like_markup_or_a_formula_is_written_as_plain_text(tmp_path):
-    frame = pd.DataFrame({"t": ["<b>&amp;</b>", "=1+1", "line\x01break", None]})
+    frame = pd.DataFrame({"t": ["<b>&amp;</b>", "=1+1", "line\x01break", None, "_x0041_"]})
     book = Book(tmp_path / "t.xlsx")
     book.bulk_sheet("记录", frame, [Column("t", "内容", "text")])
     book.close()
     ws = openpyxl.load_workbook(tmp_path / "t.xlsx")["记录"]
-    assert [ws.cell(r, 1).value for r in range(2, 6)] == ["<b>&amp;</b>", "=1+1", "linebreak", None]
-    assert ws.cell(3, 1).data_type == "s"
+    assert ws.cell(3, 1).data_type == "s" and ws.cell(3, 1).value == "=1+1"
+    # a control character is kept as Excel keeps it (_x0001_), and text that looks like that escape as typed
+    rows = calamine.CalamineWorkbook.from_path(str(tmp_path / "t.xlsx")).get_sheet_by_name("记录").to_python()
+    assert [r[0] for r in rows[1:]] == ["<b>&amp;</b>", "=1+1", "line\x01break", "", "_x0041_"]
 
 
 def test_a_store_name_on_every_row_is_stored_once_as_excel_stores_text(tmp_path):

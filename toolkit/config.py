@@ -252,7 +252,7 @@ def _email(path: Path, table: Any) -> EmailSettings:
 
 
 LIMIT_RANGES = {"max_file_mb": (1, 100_000), "max_inflated_mb": (10, 1_000_000), "max_ratio": (10, 100_000),
-                "max_rows": (1000, 100_000_000), "max_columns": (50, 16_384)}
+                "max_columns": (50, 16_384)}
 
 
 def _limits(path: Path, table: Any) -> Limits:
@@ -261,7 +261,7 @@ def _limits(path: Path, table: Any) -> Limits:
     values = {}
     for key, (low, high) in LIMIT_RANGES.items():
         if key in table:
-            whole = key in ("max_rows", "max_columns")
+            whole = key == "max_columns"
             values[key] = int(_email_number(path, table, key, 0, low, high, whole=whole, section="limits"))
     return Limits(**values)
 

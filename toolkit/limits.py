@@ -16,7 +16,6 @@ class Limits:
     max_file_mb: float = 500  # a workbook larger than this is not read
     max_inflated_mb: float = 1024  # the members of a workbook may inflate to at most this much together
     max_ratio: float = 100  # ... and, above 100 MB, to at most this many times their compressed size
-    max_rows: int = 1_048_576  # rows read per sheet (Excel's own limit); rows beyond are counted, not read
     max_columns: int = 1024  # columns read per sheet; cells further right are listed, not read
 
     @property
