@@ -413,3 +413,39 @@ def test_exports_land_whole_or_not_at_all_and_with_the_users_umask(tmp_path, reg
     with pytest.raises(ValueError):
         export_consolidation(result, registers, tmp_path / "再导出", ["csv", "xml"])
     assert list((tmp_path / "再导出").iterdir()) == []
+
+
+def test_the_rows_read_come_from_the_same_bytes_as_the_hash(tmp_path, registers):
+    """A file swapped (atomic rename) while the run reads it: hash and rows describe the bytes read once."""
+    import hashlib
+
+    from toolkit.limits import DEFAULT_LIMITS
+    from toolkit.reader import read_bytes, scan_workbook
+
+    path = _complaints_file(tmp_path / "投诉.xlsx", [complaint("2610001", dt.date(2026, 10, 1))], 1_790_000_000)
+    first = read_bytes(path, DEFAULT_LIMITS)
+    _complaints_file(tmp_path / "新.xlsx", [complaint("2610001", dt.date(2026, 10, 1)),
+                                           complaint("2610002", dt.date(2026, 10, 2))], 1_790_000_000)
+    os.replace(tmp_path / "新.xlsx", path)  # the store's sync client swaps the file now
+    scan = scan_workbook(path, registers, first)
+    assert len(scan.sheets[0].rows) == 2  # header + the one row of the bytes that were hashed
+    assert hashlib.sha256(first).hexdigest() != hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_temporary_files_a_killed_run_left_are_removed_by_the_next(tmp_path):
+    root = tmp_path / "in" / "001_朝阳店"
+    root.mkdir(parents=True)
+    write_workbook(root / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER, complaint("2610001", dt.date(2026, 10, 1))]})
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = [out / ".汇总.abc123.xlsx.tmp", out / ".taizhang-x1.fill"]
+    stale[0].write_bytes(b"half a workbook")
+    stale[1].mkdir()
+    fresh = out / ".汇总.def456.xlsx.tmp"  # another run's, going on now: kept
+    fresh.write_bytes(b"")
+    for path in stale:
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    result = CliRunner().invoke(main, ["consolidate", str(tmp_path / "in"), "-o", str(out / "汇总.xlsx"),
+                                       "--as-of", "2026-11-05"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == sorted([fresh.name, "汇总.xlsx"])

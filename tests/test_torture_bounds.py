@@ -141,3 +141,31 @@ def test_a_sheet_that_claims_16384_columns_costs_what_its_cells_cost(tmp_path):
         assert done.returncode in (0, 1), done.stderr.decode()[-2000:]
         assert len(done.stdout) < 2_000_000  # not megabytes of warnings
     assert timings["wide"] < 2 * timings["narrow"] + 5
+
+
+def test_workers_end_with_a_run_that_is_killed(demo, million):
+    folder, _ = demo
+    shutil.copy(million, folder / "002_海淀店" / "百万行.xlsx")
+    process = subprocess.Popen([sys.executable, "-m", "toolkit.cli", "consolidate", str(folder), "-o",
+                                str(folder.parent / "out.xlsx"), "--jobs", "2", "--json"], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[str] = []
+    deadline = time.time() + 60
+    while len(workers) < 2 and time.time() < deadline:
+        time.sleep(0.3)
+        workers = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    assert len(workers) >= 2
+    process.kill()
+    process.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(Path(f"/proc/{w}").exists() and "Z" not in _state(w) for w in workers):
+        time.sleep(0.2)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in _state(w)]
+    assert not list(folder.parent.glob("*.xlsx"))  # no partial file under a final name
+
+
+def _state(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return "Z"
