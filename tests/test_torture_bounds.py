@@ -118,11 +118,10 @@ def test_one_space_in_the_last_cell_of_a_sheet_is_left_out_and_said(demo, tmp_pa
     _keeps_every_demo_row(run, clean, but=("001",))
 
 
-def test_a_sheet_that_claims_16384_columns_costs_what_its_cells_cost(tmp_path):
-    """20 rows of a register, and a value in every one of 16,384 columns of the header row's neighbour."""
-    wide = tmp_path / "wide" / "001_朝阳店"
-    narrow = tmp_path / "narrow" / "001_朝阳店"
-    for folder, columns in ((wide, 16_384), (narrow, 0)):
+def test_a_sheet_that_claims_16384_columns_or_a_million_rows_costs_what_its_cells_cost(tmp_path):
+    """20 rows of a register: with notes typed across all 16,384 columns, or one space typed in A1048576."""
+    for name, columns in (("narrow", 0), ("wide", 16_384), ("tall", 0)):
+        folder = tmp_path / name / "001_朝阳店"
         folder.mkdir(parents=True)
         book = xlsxwriter.Workbook(str(folder / "投诉.xlsx"))
         ws = book.add_worksheet("投诉")
@@ -131,16 +130,24 @@ def test_a_sheet_that_claims_16384_columns_costs_what_its_cells_cost(tmp_path):
             ws.write_row(r, 0, complaint(f"26100{r:02d}", "2026-10-03"))
             for c in range(len(COMPLAINT_HEADER), columns, 97):
                 ws.write_string(r, c, "备注")
+        if name == "tall":
+            ws.write_string(1_048_575, 0, " ")
         book.close()
     timings = {}
-    for name in ("narrow", "wide"):
+    for name in ("narrow", "wide", "tall"):
         started = time.time()
         done = subprocess.run([sys.executable, "-m", "toolkit.cli", "validate", str(tmp_path / name), "--json"],
                               cwd=ROOT, capture_output=True, timeout=600)
         timings[name] = time.time() - started
         assert done.returncode in (0, 1), done.stderr.decode()[-2000:]
         assert len(done.stdout) < 2_000_000  # not megabytes of warnings
+        if name == "tall":
+            import json
+
+            report = json.loads(done.stdout)
+            assert any("A1048576" in f["message_zh"] for f in report["findings"])
     assert timings["wide"] < 2 * timings["narrow"] + 5
+    assert timings["tall"] < 2 * timings["narrow"] + 5
 
 
 def test_workers_end_with_a_run_that_is_killed(demo, million):

@@ -107,17 +107,6 @@ def _error_cells(xml: bytes) -> dict[tuple[int, int], str]:
     return found
 
 
-def _shared_string(zf: zipfile.ZipFile, index: int) -> str:
-    try:
-        table = zf.read("xl/sharedStrings.xml")
-    except KeyError:
-        return ""
-    for i, item in enumerate(re.finditer(rb"<si>(.*?)</si>", table, re.S)):
-        if i == index:
-            return _unescape(b"".join(_INLINE.findall(item.group(1))).decode("utf-8", "replace"))
-    return ""
-
-
 def _far_cells(zf: zipfile.ZipFile, xml: bytes, limits: Limits) -> tuple[bytes, list[tuple[str, str]]]:
     """The sheet without cells right of ``max_columns``, and each such cell (reference, value)."""
     removed: list[tuple[str, str]] = []
@@ -130,13 +119,64 @@ def _far_cells(zf: zipfile.ZipFile, xml: bytes, limits: Limits) -> tuple[bytes, 
         text = b"".join(_INLINE.findall(cell)).decode("utf-8", "replace") if b"inlineStr" in cell else (
             value.group(1).decode("utf-8", "replace") if value else "")
         if value and b't="s"' in cell:
-            text = _shared_string(zf, int(value.group(1)))
+            shared = _shared_strings(zf)
+            index = int(value.group(1))
+            text = shared[index] if index < len(shared) else ""
         removed.append((f"{m.group(1).decode()}{m.group(2).decode()}", _unescape(text)))
         return b""
 
     if not re.search(rb'\br="[A-Z]{3}\d', xml):
         return xml, removed
     return _FAR_CELL.sub(drop, xml), removed
+
+
+_ROW_NUMBER = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
+_CELL = re.compile(rb'<c\b[^>]*?(?:/>|>.*?</c>)', re.S)
+
+
+def _blank_tail(zf: zipfile.ZipFile, xml: bytes) -> tuple[bytes, list[str]]:
+    """The sheet without the rows far below the table that hold nothing but blanks (one space typed in
+    A1048576 would make the reader build a million empty rows), and the references of the cells dropped.
+    Only a sheet whose last row lies far beyond its number of rows is looked at."""
+    last = xml.rfind(b"<row ")
+    if last < 0:
+        return xml, []
+    number = _ROW_NUMBER.match(xml, last)
+    rows = xml.count(b"<row ")
+    if number is None or int(number.group(1)) <= 2 * rows + 1000:
+        return xml, []
+    shared: list[str] | None = None
+    dropped: list[str] = []
+    end = xml.rfind(b"</sheetData>")
+    while last >= 0 and end > last:
+        element = xml[last:end]
+        texts = []
+        for cell in _CELL.findall(element):
+            value = _VALUE.search(cell)
+            if b't="s"' in cell and value:
+                if shared is None:
+                    shared = _shared_strings(zf)
+                index = int(value.group(1))
+                texts.append(shared[index] if index < len(shared) else "")
+            else:
+                texts.append(b"".join(_INLINE.findall(cell)).decode("utf-8", "replace") if b"inlineStr" in cell
+                             else (value.group(1).decode("utf-8", "replace") if value else ""))
+        if any(t.strip() for t in texts):
+            break
+        dropped += [m.group(1).decode() + m.group(2).decode() for m in _CELL_REF.finditer(element)]
+        xml = xml[:last] + xml[end:]
+        end = last
+        last = xml.rfind(b"<row ", 0, end)
+    return xml, dropped
+
+
+def _shared_strings(zf: zipfile.ZipFile) -> list[str]:
+    try:
+        table = zf.read("xl/sharedStrings.xml")
+    except KeyError:
+        return []
+    return [_unescape(b"".join(_INLINE.findall(item)).decode("utf-8", "replace"))
+            for item in re.findall(rb"<si>(.*?)</si>", table, re.S)]
 
 
 def survey_workbook(data: bytes, limits: Limits) -> Survey:
@@ -169,6 +209,13 @@ def survey_workbook(data: bytes, limits: Limits) -> Survey:
             if errors:
                 survey.errors[name] = errors
             trimmed, removed = _far_cells(zf, xml, limits)
+            trimmed, blank_rows = _blank_tail(zf, trimmed)
+            if blank_rows:
+                replaced[member] = trimmed
+                survey.notes.append((name, f"已忽略表格下方很远处只有空白的单元格 {', '.join(blank_rows[:5])}"
+                                           + ("等" if len(blank_rows) > 5 else ""),
+                                     f"blank cells far below the table ignored: {', '.join(blank_rows[:5])}"
+                                     + (" …" if len(blank_rows) > 5 else "")))
             if removed:
                 replaced[member] = trimmed
                 blank = [ref for ref, text in removed if not text.strip()]
@@ -190,8 +237,8 @@ def survey_workbook(data: bytes, limits: Limits) -> Survey:
         return survey
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, ValueError):
         return survey  # damaged: the reader says so
-    if replaced:
-        survey.data = _rezip(zf, replaced)
+    if replaced:  # the declared used range would still claim the cells taken out: readers trust it
+        survey.data = _rezip(zf, {m: re.sub(rb"<dimension\b[^>]*/>", b"", xml, count=1) for m, xml in replaced.items()})
     return survey
 
 
