@@ -449,3 +449,32 @@ def test_temporary_files_a_killed_run_left_are_removed_by_the_next(tmp_path):
                                        "--as-of", "2026-11-05"])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == sorted([fresh.name, "汇总.xlsx"])
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 100 kB file system of its own (tmpfs), to fill up; skipped where this machine lets no one mount."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=100k", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {done.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_is_said_before_the_read_and_leaves_no_half_set_of_exports(small_disk, demo_once, registers):
+    from toolkit.consolidate import consolidate as run_consolidation
+    from toolkit.files import OutputError
+    from toolkit.jobs import export_consolidation
+
+    folder, _ = demo_once
+    result = CliRunner().invoke(main, ["consolidate", str(folder), "-o", str(small_disk / "汇总.xlsx"),
+                                       "--as-of", "2026-11-05"])
+    assert result.exit_code == 1 and "磁盘已满" in result.output and "the disk is full" in result.output
+    assert list(small_disk.iterdir()) == []
+    done = run_consolidation(folder, registers, jobs=1)
+    with pytest.raises(OSError) as failed:  # the disk fills up half way through the CSV files
+        export_consolidation(done, registers, small_disk / "导出", ["csv", "jsonl"])
+    assert not isinstance(failed.value, OutputError) or "磁盘已满" in str(failed.value)
+    assert list((small_disk / "导出").iterdir()) == []  # nothing under a final name, no staging folder left
