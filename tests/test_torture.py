@@ -124,6 +124,13 @@ def test_a_hidden_copy_of_the_register_in_the_same_workbook_does_not_count_twice
     assert sorted(done.records["complaints"]["complaint_no"]) == ["2610001", "2610002"]
     repeats = done.findings[done.findings["code"] == "unique-error"]
     assert list(repeats["sheet"]) == ["备份", "备份"]
+    from toolkit.check import check_paths  # the store's own check says it too
+
+    checked = check_paths([path], registers).findings
+    said = checked[checked["code"] == "unique-error"]
+    assert list(said["sheet"]) == ["备份", "备份"]
+    assert list(said["message_zh"].str.extract(r"(与工作表「投诉」第\d行重复)")[0]) == [
+        "与工作表「投诉」第2行重复", "与工作表「投诉」第3行重复"]
     assert repeats["message_zh"].str.contains("与同一文件工作表「投诉」第2行重复").any()
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from .definitions import Register
 from .reader import WorkbookRead, find_inputs, read_workbook
+from .records import key_complete, key_text
 from .validate import empty_findings, note_findings, validate_sheets
 
 
@@ -48,10 +49,43 @@ def check_paths(
         else:
             workbooks.append(read_workbook(item.path, registers, reference_year, item.display))
     frames = [validate_sheets(w.sheets) for w in workbooks if w.status == "ok"]
+    frames += [repeats_across_sheets(w) for w in workbooks if w.status == "ok" and len(w.sheets) > 1]
     frames += [note_findings(w.display, w.notes) for w in workbooks if w.notes]
     frames = [f for f in frames if not f.empty]
     findings = pd.concat(frames, ignore_index=True) if frames else empty_findings()
     return CheckResult(workbooks, findings)
+
+
+def repeats_across_sheets(workbook: WorkbookRead) -> pd.DataFrame:
+    """Keys that a second sheet of the same register in one workbook repeats (a hidden backup copy): the
+    consolidation counts them once, so the check says so on each repeat, as ``unique-error``."""
+    frames = []
+    for register in {s.register.id: s.register for s in workbook.sheets}.values():
+        sheets = [s for s in workbook.sheets if s.register.id == register.id]
+        if len(sheets) < 2 or not register.key:
+            continue
+        keyed = pd.concat([pd.DataFrame({"sheet": s.sheet, "row": s.data.index.to_numpy(),
+                                         "key": key_text(s.data, register).to_numpy(),
+                                         "complete": key_complete(s.data, register).to_numpy(),
+                                         "column": s.column_of(register.key[0])})
+                           for s in sheets], ignore_index=True)
+        keyed = keyed[keyed["complete"]].assign(_fold=lambda f: f["key"].str.casefold())
+        first = keyed.drop_duplicates("_fold").set_index("_fold")
+        later = keyed[keyed.duplicated("_fold") & (keyed["sheet"] != keyed["_fold"].map(first["sheet"]))]
+        if later.empty:
+            continue
+        where, row = later["_fold"].map(first["sheet"]), later["_fold"].map(first["row"]).astype(str)
+        label = "、".join(register.field(k).label_zh for k in register.key)
+        label_en = ", ".join(register.field(k).label_en for k in register.key)
+        frames.append(pd.DataFrame({
+            "file": workbook.display, "sheet": later["sheet"], "row": later["row"].astype("int64"),
+            "column": later["column"], "field": register.key[0], "value": later["key"], "code": "unique-error",
+            "severity": "error",
+            "message_zh": "第" + later["row"].astype(str) + f"行「{label}」: " + later["key"] + " 与工作表「" + where
+                          + "」第" + row + "行重复，汇总时只计一次",
+            "message_en": "Row " + later["row"].astype(str) + f", {label_en}: " + later["key"] + " repeats sheet "
+                          + where + " row " + row + "; counted once when consolidated"}))
+    return pd.concat(frames, ignore_index=True) if frames else empty_findings()
 
 
 def summary_zh(errors: int, warnings: int) -> str:
