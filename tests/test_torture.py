@@ -271,6 +271,14 @@ def test_xlsb_ods_and_wps_files_are_read_or_named_with_what_to_do(tmp_path, regi
         assert list(done.records["repairs"]["repair_no"]) == ["R1"]
 
 
+def _one_store(tmp_path: Path) -> Path:
+    """Store 001's folder under ``tmp_path/in`` with one good complaints workbook."""
+    root = tmp_path / "in" / "001_朝阳店"
+    root.mkdir(parents=True)
+    write_workbook(root / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER, complaint("2610001", dt.date(2026, 10, 1))]})
+    return root
+
+
 def _odd_values_store(root: Path) -> Path:
     folder = root / "001_朝阳店"
     folder.mkdir(parents=True)
@@ -349,9 +357,7 @@ def test_a_line_break_in_a_manager_name_is_refused_when_the_configuration_is_rea
 
 @pytest.mark.parametrize("what", ["csv", "store workbook", "garbage"])
 def test_previous_pointing_at_the_wrong_file_is_said_before_anything_is_read(tmp_path, what):
-    root = tmp_path / "in" / "001_朝阳店"
-    root.mkdir(parents=True)
-    write_workbook(root / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER, complaint("2610001", dt.date(2026, 10, 1))]})
+    root = _one_store(tmp_path)
     previous = tmp_path / "last.xlsx"
     if what == "csv":
         previous = tmp_path / "last.csv"
@@ -384,9 +390,7 @@ def test_a_read_only_output_folder_is_one_bilingual_line_before_the_long_read(de
 
 def test_a_summary_open_in_excel_is_said_and_nothing_is_left_behind(tmp_path):
     """On Windows, a workbook open in Excel cannot be replaced; a read-only file stands in for it here."""
-    root = tmp_path / "in" / "001_朝阳店"
-    root.mkdir(parents=True)
-    write_workbook(root / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER, complaint("2610001", dt.date(2026, 10, 1))]})
+    _one_store(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     (out / "汇总.xlsx").write_bytes(b"last month")
@@ -403,9 +407,7 @@ def test_exports_land_whole_or_not_at_all_and_with_the_users_umask(tmp_path, reg
     from toolkit.consolidate import consolidate as run_consolidation
     from toolkit.jobs import export_consolidation
 
-    root = tmp_path / "in" / "001_朝阳店"
-    root.mkdir(parents=True)
-    write_workbook(root / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER, complaint("2610001", dt.date(2026, 10, 1))]})
+    _one_store(tmp_path)
     result = run_consolidation(tmp_path / "in", registers, jobs=1)
     old = os.umask(0o002)
     try:
@@ -440,9 +442,7 @@ def test_the_rows_read_come_from_the_same_bytes_as_the_hash(tmp_path, registers)
 
 
 def test_temporary_files_a_killed_run_left_are_removed_by_the_next(tmp_path):
-    root = tmp_path / "in" / "001_朝阳店"
-    root.mkdir(parents=True)
-    write_workbook(root / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER, complaint("2610001", dt.date(2026, 10, 1))]})
+    _one_store(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     stale = [out / ".汇总.abc123.xlsx.tmp", out / ".taizhang-x1.fill"]
