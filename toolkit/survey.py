@@ -110,6 +110,7 @@ def _error_cells(xml: bytes) -> dict[tuple[int, int], str]:
 def _far_cells(zf: zipfile.ZipFile, xml: bytes, limits: Limits) -> tuple[bytes, list[tuple[str, str]]]:
     """The sheet without cells right of ``max_columns``, and each such cell (reference, value)."""
     removed: list[tuple[str, str]] = []
+    shared: list[str] = []
 
     def drop(m: re.Match) -> bytes:
         if column_number(m.group(1)) <= limits.max_columns:
@@ -119,7 +120,8 @@ def _far_cells(zf: zipfile.ZipFile, xml: bytes, limits: Limits) -> tuple[bytes, 
         text = b"".join(_INLINE.findall(cell)).decode("utf-8", "replace") if b"inlineStr" in cell else (
             value.group(1).decode("utf-8", "replace") if value else "")
         if value and b't="s"' in cell:
-            shared = _shared_strings(zf)
+            if not shared:  # the table is parsed once per sheet, not once per far cell
+                shared.extend(_shared_strings(zf))
             index = int(value.group(1))
             text = shared[index] if index < len(shared) else ""
         removed.append((f"{m.group(1).decode()}{m.group(2).decode()}", _unescape(text)))
