@@ -10,6 +10,8 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,7 @@ class Run:
     manifest: dict
     stdout: str
     stderr: str
+    peak_tree_mb: int = 0  # the largest resident memory of the run's process tree
 
     def line(self, path: str) -> dict:
         """The manifest line of one file or folder (by its path relative to the input folder)."""
@@ -54,7 +57,8 @@ def without_root_powers() -> list[str]:
 
 def consolidate(folder: Path, out: Path, *extra: str, prefix: list[str] | None = None,
                 memory_bytes: int | None = None, timeout: float = 600) -> Run:
-    """``taizhang consolidate FOLDER --json`` in a fresh process; the manifest parsed."""
+    """``taizhang consolidate FOLDER --json`` in a fresh process; the manifest parsed, and the largest
+    resident memory of its whole process tree (parent and workers together), sampled five times a second."""
     command = [*(prefix or []), sys.executable, "-m", "toolkit.cli", "consolidate", str(folder), "-o",
                str(out), "--month", "2026-10", "--as-of", "2026-11-05", "--json", *extra]
 
@@ -62,14 +66,35 @@ def consolidate(folder: Path, out: Path, *extra: str, prefix: list[str] | None =
         if memory_bytes:
             resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 
-    done = subprocess.run(command, capture_output=True, cwd=ROOT, timeout=timeout, preexec_fn=limit,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    stdout, stderr = done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
+    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
+        process = subprocess.Popen(command, stdout=out_file, stderr=err_file, cwd=ROOT, preexec_fn=limit,
+                                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+        peak, deadline = 0, time.monotonic() + timeout
+        while process.poll() is None:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"consolidate took more than {timeout} s")
+            peak = max(peak, tree_memory_mb(process.pid))
+            time.sleep(0.2)
+        out_file.seek(0), err_file.seek(0)
+        stdout = out_file.read().decode("utf-8", "replace")
+        stderr = err_file.read().decode("utf-8", "replace")
     try:
         manifest = json.loads(stdout)
     except json.JSONDecodeError:
-        raise AssertionError(f"no manifest (exit {done.returncode}):\n{stdout[-3000:]}\n{stderr[-3000:]}") from None
-    return Run(done.returncode, manifest, stdout, stderr)
+        raise AssertionError(f"no manifest (exit {process.returncode}):\n{stdout[-3000:]}\n{stderr[-3000:]}") from None
+    return Run(process.returncode, manifest, stdout, stderr, peak)
+
+
+def tree_memory_mb(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in MB (0 for what ended meanwhile)."""
+    total = 0
+    try:
+        total = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") >> 20
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except (OSError, IndexError, ValueError):
+        return total
+    return total + sum(tree_memory_mb(int(child)) for child in children)
 
 
 def assert_every_row_accounted(run: Run) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.api.types import union_categoricals
 
 from .coerce import arrow_strings
 from .config import Config
@@ -242,18 +243,22 @@ def _with_counted_reasons(why: pd.DataFrame, at: np.ndarray, reason: np.ndarray,
     place = np.minimum(np.searchsorted(row_of, wanted), len(row_of) - 1)
     found = row_of[place] == wanted
     masks, which = np.unique(np.where(found, mask_of[place], 0), return_inverse=True)
+    which = which.ravel()
     out = why.copy()
     for column, lang, sep in (("reason_zh", 0, "；"), ("reason_en", 1, "; ")):
-        # one string per distinct mask, each row a reference to it (an object array shares its strings)
+        # one string per distinct mask, each row its code (built from codes: a million rows of reasons
+        # are never spelled out, not even on the way to a categorical)
         shown = np.array([sep.join(texts[i][lang] for i in range(len(texts)) if int(m) >> i & 1) or None
                           for m in masks], dtype=object)
-        extra = shown[which.ravel()]
         listed = out[column].to_numpy(dtype=object, na_value=None)
-        has_listed, has_extra = pd.notna(listed), pd.notna(extra)
-        reasons = np.where(has_listed, listed, extra)
-        both = np.flatnonzero(has_listed & has_extra)
-        reasons[both] = [f"{a}{sep}{b}" for a, b in zip(listed[both], extra[both], strict=True)]
-        out[column] = pd.Series(reasons, index=out.index, dtype=object)
+        rows_listed = np.flatnonzero(pd.notna(listed))
+        combined = [a if b is None else f"{a}{sep}{b}"
+                    for a, b in zip(listed[rows_listed], shown[which[rows_listed]], strict=True)]
+        candidates = np.array([*shown, *combined], dtype=object)
+        index = which.copy()
+        index[rows_listed] = len(shown) + np.arange(len(rows_listed))
+        codes, categories = pd.factorize(candidates)
+        out[column] = pd.Series(pd.Categorical.from_codes(codes[index], categories=categories), index=out.index)
     return out
 
 
@@ -425,8 +430,40 @@ def _split_rejected(sheet: SheetRead, findings: pd.DataFrame, members: list[tupl
     why = _row_reasons(reasons, at[bad])
     if len(counted_at):
         why = _with_counted_reasons(why, counted_at, counted["reason"].to_numpy(dtype="int64"), omitted.reasons)
-    rejected["reason_zh"], rejected["reason_en"] = why["reason_zh"].to_numpy(), why["reason_en"].to_numpy()
-    return SheetsResult(register.id, accepted, rejected), bad
+    rejected["reason_zh"], rejected["reason_en"] = why["reason_zh"].array, why["reason_en"].array
+    return SheetsResult(register.id, _compact(accepted, _FEW_VALUES[:2]), _compact(rejected, _FEW_VALUES)), bad
+
+
+_FEW_VALUES = ["source_file", "source_sheet", "reason_zh", "reason_en"]
+
+
+def _compact(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Columns that repeat a few values over many rows (the file, the sheet, the reasons of rows that share
+    their problems) as categories: a million rejected rows of one sheet cost their codes, not a million
+    copies of a 200-character reason, in the worker, on the way to the parent and in the parent."""
+    return frame.astype({c: "category" for c in columns if c in frame.columns})
+
+
+def _text_categories(column: pd.Series) -> pd.Categorical:
+    """A column as a categorical of text categories (union_categoricals wants one dtype of categories)."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return pd.Categorical(column.astype("str"))
+    column = column.cat.remove_unused_categories()
+    return pd.Categorical.from_codes(column.cat.codes.to_numpy(), categories=column.cat.categories.astype("str"))
+
+
+def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat`` that keeps category columns categories (concat makes differing categories strings,
+    which would spell out every row again)."""
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    stacked = pd.concat(frames, ignore_index=True)
+    for column in stacked.columns:
+        if any(isinstance(f[column].dtype, pd.CategoricalDtype) for f in frames if column in f.columns):
+            parts = [f[column] if column in f.columns else pd.Series(pd.NA, index=f.index, dtype="str")
+                     for f in frames]
+            stacked[column] = pd.Series(union_categoricals([_text_categories(p) for p in parts]), index=stacked.index)
+    return stacked
 
 
 def _count_rows(register: str, sheet: SheetRead, bad: np.ndarray, members: list[tuple[FileEntry, SheetScan]]
@@ -516,8 +553,8 @@ def _register_rows(batches: list[BatchResult], register: Register) -> tuple[pd.D
     columns = ["source_file", "source_sheet", "source_row", *register.field_keys]
     accepted = [r.accepted if list(r.accepted.columns) == columns else r.accepted[columns] for r in parts]
     rejected = [r.rejected for r in parts]
-    return (pd.concat(accepted, ignore_index=True) if accepted else empty_records(register)[columns],
-            pd.concat(rejected, ignore_index=True) if rejected else _empty_rejected()[_SHEET_REJECTED])
+    return (_stack(accepted) if accepted else empty_records(register)[columns],
+            _stack(rejected) if rejected else _empty_rejected()[_SHEET_REJECTED])
 
 
 def _with_store(frame: pd.DataFrame, by_display: dict[str, FileEntry]) -> pd.DataFrame:
@@ -784,8 +821,7 @@ def consolidate(
                 replaced["source_row_winner"].astype(str) + "行相同，已由其取代" + there_zh,
                 "same record key as the newer file " + replaced["source_file_winner"] + " row " +
                 replaced["source_row_winner"].astype(str) + "; replaced by it" + there_en))
-    rejected = (pd.concat(rejected_frames, ignore_index=True)[REJECTED_COLUMNS] if rejected_frames
-                else _empty_rejected())
+    rejected = _stack(rejected_frames)[REJECTED_COLUMNS] if rejected_frames else _empty_rejected()
     rejected = rejected.sort_values(["store_code", "source_file", "source_sheet", "source_row"],
                                     kind="stable").reset_index(drop=True)
     frames = [b.findings for b in batches_done] + extra_findings

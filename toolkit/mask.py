@@ -113,6 +113,8 @@ def _mask_own_values(texts: pd.Series, places: pd.Series, pairs: pd.DataFrame) -
         for old, new in by_place[places.iat[i]]:
             text = text.replace(old, new)
         out.iat[i] = text
+    if isinstance(texts.dtype, pd.CategoricalDtype):  # masked texts are new values: not among its categories
+        return out.astype("str")
     return out.astype(texts.dtype)
 
 
