@@ -35,7 +35,8 @@ def test_validate_json_is_exactly_one_object_with_the_documented_shape(tmp_path)
     report = json.loads(result.stdout)
     assert set(report) == {"files", "findings"}
     files = {f["path"]: f for f in report["files"]}
-    assert set(files[str(bad)]) == {"path", "status", "registers", "message"}
+    assert set(files[str(bad)]) == {"path", "status", "registers", "message", "sheets"}
+    assert files[str(bad)]["sheets"][0]["register"] == "complaints" and files[str(bad)]["sheets"][0]["how"] == "headers"
     assert files[str(bad)]["status"] == "ok" and files[str(bad)]["registers"] == ["complaints"]
     assert files[str(tmp_path / "broken.xlsx")]["status"] == "unusable"
     assert {tuple(sorted(f)) for f in report["findings"]} == {tuple(sorted(FINDING_KEYS))}

@@ -22,7 +22,7 @@ from toolkit.summary import SummaryWriter
 from toolkit.xlsx import Book, Column
 
 MANIFEST_KEYS = {"path", "status", "store_code", "store_name", "registers", "sha256", "rows_read", "rows_accepted",
-                 "rows_rejected", "message", "kind", "rows_skipped", "skipped", "warnings"}
+                 "rows_rejected", "message", "kind", "rows_skipped", "skipped", "warnings", "sheets"}
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ class Context:
         self.config_path = config_path
         self._registers: dict[str, Register] | None = None
         self._config: Config | None = None
+        self.only: str | None = None  # --register: the run reads every sheet as this one register
 
     @property
     def config(self) -> Config:
@@ -46,6 +47,8 @@ class Context:
                 raise click.ClickException(f"登记表定义有误 / register definition error: {e}") from None
             except ConfigError as e:
                 raise click.ClickException(f"配置有误 / configuration error: {e}") from None
+            if self.only is not None:
+                self._registers = {self.only: self.register(self.only)}
         return self._registers
 
     def register(self, reg_id: str) -> Register:
@@ -56,6 +59,16 @@ class Context:
 
 
 pass_context = click.make_pass_decorator(Context)
+
+
+def _register_option(f):
+    """``--register ID``: the run is restricted to one register, and every sheet whose headers match it
+    at all is read as it (instead of being weighed against the others)."""
+    def remember(ctx: click.Context, _param, value: str | None) -> None:
+        if value is not None:
+            ctx.find_object(Context).only = value
+    return click.option("--register", "only_register", metavar="ID", expose_value=False, callback=remember,
+                        help="按此登记表读取所有工作表 / read every sheet as this register (see `taizhang registers`).")(f)
 
 
 def _console(stderr: bool = False) -> Console:
@@ -152,6 +165,7 @@ def template_build(ctx: Context, register_ids: tuple[str, ...], store_code: str 
 
 
 @main.command("validate")
+@_register_option
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="只输出一个 JSON 对象 / print exactly one JSON object.")
 @click.option("--annotate", is_flag=True, help="在原文件旁写出标注副本 <name>_校验结果.xlsx / write annotated copies.")
@@ -329,6 +343,7 @@ def _report_export(ctx: Context, run, register_ids: list[str] | None, database: 
 
 
 @main.command("consolidate")
+@_register_option
 @click.argument("input_dir", required=False, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="汇总工作簿，默认 台账汇总_<月份>.xlsx / the summary workbook.")
@@ -414,6 +429,7 @@ def print_manifest_lines(result, console: Console) -> None:
 
 
 @main.command("overdue")
+@_register_option
 @click.argument("input_dir", required=False, type=click.Path(path_type=Path))
 @click.option("--as-of", "as_of", default=None, help="按此日期计算，默认今天 / as of this date (YYYY-MM-DD).")
 @click.option("--split-by", type=click.Choice(["store", "owner"]), default=None,
@@ -463,6 +479,7 @@ def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_b
 
 
 @main.command("export")
+@_register_option
 @click.argument("input_dir", required=False, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="写出文件的文件夹 / folder for the exported files.")
@@ -502,6 +519,7 @@ def export_cmd(ctx: Context, input_dir: Path | None, out_dir: Path, formats: str
 
 
 @main.command("email")
+@_register_option
 @click.argument("input_dir", required=False, type=click.Path(path_type=Path))
 @click.option("--month", default=None, help="统计月份 YYYY-MM，默认截止日期的上一个月 / the month reported on.")
 @click.option("--as-of", "as_of", default=None, help="逾期按此日期计算，默认今天 / overdue as of this date.")

@@ -67,7 +67,14 @@ class SheetEntry:
     """One register sheet of an input file, as the manifest and the overview name it."""
 
     sheet: str
-    register: str
+    register: str | None  # None: a sheet that holds no register (an instructions sheet, an unknown table)
+    how: str = "headers"  # metadata | headers | only | none
+    why_zh: str = ""
+    why_en: str = ""
+
+    def manifest(self) -> dict:
+        return {"sheet": self.sheet, "register": self.register, "how": self.how,
+                "why": f"{self.why_zh} / {self.why_en}" if self.why_zh else ""}
 
 
 @dataclass
@@ -93,6 +100,7 @@ class FileEntry:
     kind: str = "file"  # file | folder
     skipped: Counter = field(default_factory=Counter)  # reason -> rows skipped for it
     warnings: list[str] = field(default_factory=list)  # what the run changed or could not decide, bilingual
+    other_sheets: list[SheetEntry] = field(default_factory=list)  # sheets read as no register, with why
 
     @property
     def message(self) -> str:
@@ -104,7 +112,8 @@ class FileEntry:
                 "registers": self.registers, "sha256": self.sha256 or None,
                 "rows_read": self.rows_read, "rows_accepted": self.rows_accepted,
                 "rows_rejected": self.rows_rejected, "rows_skipped": self.rows_skipped,
-                "skipped": dict(self.skipped), "message": self.message, "warnings": list(self.warnings)}
+                "skipped": dict(self.skipped), "message": self.message, "warnings": list(self.warnings),
+                "sheets": [s.manifest() for s in (*self.sheets, *self.other_sheets)]}
 
 
 @dataclass
@@ -378,6 +387,9 @@ def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | 
         order = {s.sheet: i for i, s in enumerate(scan.sheets)}
         entry.sheets.sort(key=lambda s: order[s.sheet])
         entry.registers = list(dict.fromkeys(s.register for s in entry.sheets))
+        why_not = {sheet: (zh, en) for sheet, zh, en in scan.unrecognised}
+        entry.other_sheets = [SheetEntry(name, None, "none", *why_not.get(name, (
+            "模板的说明页，不是登记表", "the template's instructions sheet; not a register"))) for name in scan.other_sheets]
         finding_frames.append(note_findings(entry.display, scan.notes))
     finding_frames = [f for f in finding_frames if not f.empty]
     findings = pd.concat(finding_frames, ignore_index=True) if finding_frames else empty_findings()
@@ -476,7 +488,7 @@ def _count_rows(register: str, sheet: SheetRead, bad: np.ndarray, members: list[
     for part, _, reason in sheet.skipped:
         members[part][0].skipped[reason] += 1
     for part, (entry, scan) in enumerate(members):
-        entry.sheets.append(SheetEntry(scan.sheet, register))
+        entry.sheets.append(SheetEntry(scan.sheet, register, scan.detected_by, *scan.why))
         entry.rows_accepted += int(accepted[part])
         entry.rows_rejected += int(rejected[part])
         entry.rows_read += int(accepted[part] + rejected[part])

@@ -138,7 +138,10 @@ def find_header(rows: list[list], register: Register, merges: Merges | None = No
                                                  for (r0, c0), (r1, c1) in merges):
             pair = match_header_row(_two_row_header(rows, i, lookup, merges), lookup, i)
             pair.depth = 2
-            candidates.append(pair)
+            if any(r0 == i and r1 > i and c0 == c1 for (r0, c0), (r1, c1) in merges):
+                candidates = [pair]  # names merged down over both rows: the row under them is header, not data
+            else:
+                candidates.append(pair)
         for m in candidates:
             if best is None or rank(m) > rank(best):
                 best = m

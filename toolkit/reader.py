@@ -27,6 +27,7 @@ from .headers import HeaderMatch, Merges, column_letter, find_header, header_key
 from .inputs import InputPath, os_error_reason, shown, walk_inputs
 from .limits import DEFAULT_LIMITS, Limits
 from .metadata import LISTS_SHEET, METADATA_SHEET, WorkbookMetadata, parse_metadata
+from .recognise import recognise
 from .survey import survey_workbook
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xlsb", ".xls", ".ods")
@@ -61,6 +62,7 @@ class SheetRead:
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (Excel row, reason)
     formula_errors: pd.DataFrame | None = None  # field keys with a formula error somewhere: the error, else ''
     detected_by: str = "headers"
+    why: tuple[str, str] = ("", "")  # why it was read as its register: matched and missing columns
     store_code: str | None = None
     store_name: str | None = None
     origin: pd.DataFrame | None = None  # for a sheet put together from several: file, sheet, row, part per row
@@ -85,6 +87,7 @@ class WorkbookRead:
     other_sheets: list[str] = field(default_factory=list)  # sheets that hold no register
     metadata: WorkbookMetadata | None = None
     notes: list[tuple[str, str, str]] = field(default_factory=list)  # (sheet, zh, en): what reading changed
+    unrecognised: list[tuple[str, str, str]] = field(default_factory=list)  # (sheet, zh, en): no register, why
     kind: str = "file"  # file | folder (a folder that could not be read)
     display: str = ""  # the path as shown in reports (valid UTF-8); the path itself when not given
 
@@ -257,6 +260,7 @@ class SheetScan:
     store_name: str | None
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (0-based row, col) -> "#DIV/0!"
     hidden: bool = False
+    why: tuple[str, str] = ("", "")  # why it was read as its register (matched and missing columns)
 
 
 @dataclass
@@ -269,6 +273,7 @@ class WorkbookScan:
     other_sheets: list[str] = field(default_factory=list)
     metadata: WorkbookMetadata | None = None
     notes: list[tuple[str, str, str]] = field(default_factory=list)  # (sheet, zh, en): what reading changed
+    unrecognised: list[tuple[str, str, str]] = field(default_factory=list)  # (sheet, zh, en): no register, why
 
 
 def workbook_kind(path: Path) -> str | None:
@@ -336,15 +341,17 @@ def scan_workbook(path: Path | str, registers: dict[str, Register], data: bytes 
             sheet = book.get_sheet_by_name(name)
             rows = sheet.to_python(skip_empty_area=False)
             merges = _merges(sheet)
-            found = _find_register(rows, name, meta, registers, merges)
-            if found is None:
+            declared = meta.registers.get(name)
+            found = recognise(rows, name, registers, merges, declared[0] if declared else None)
+            if found.chosen is None:
                 result.other_sheets.append(name)
+                result.unrecognised.append((name, *found.why()))
             else:
-                register, header, detected_by = found
-                result.sheets.append(SheetScan(name, rows, register, header, detected_by,
+                result.sheets.append(SheetScan(name, rows, found.chosen.register, found.chosen.header, found.how,
                                                meta.store_code, meta.store_name,
                                                errors=survey.errors.get(name, {}),
-                                               hidden=str(info.visible) != str(calamine.SheetVisibleEnum.Visible)))
+                                               hidden=str(info.visible) != str(calamine.SheetVisibleEnum.Visible),
+                                               why=found.why()))
     except calamine.PasswordError:
         return unusable(*ENCRYPTED)
     except Exception as e:
@@ -356,6 +363,9 @@ def scan_workbook(path: Path | str, registers: dict[str, Register], data: bytes 
         result.status = "unusable"
         result.message_zh = "未找到登记表：没有工作表的表头与任何登记表相符"
         result.message_en = "no register found: no sheet has headers matching a register"
+        if result.unrecognised:
+            result.message_zh += "；" + "；".join(f"「{sheet}」{zh}" for sheet, zh, _ in result.unrecognised[:3])
+            result.message_en += "; " + "; ".join(f"sheet {sheet}: {en}" for sheet, _, en in result.unrecognised[:3])
     return result
 
 
@@ -367,10 +377,12 @@ def read_workbook(
     scan = scan_workbook(path, registers)
     file = display_path or shown(str(scan.path))
     result = WorkbookRead(scan.path, scan.status, scan.message_zh, scan.message_en,
-                          other_sheets=scan.other_sheets, metadata=scan.metadata, notes=scan.notes, display=file)
+                          other_sheets=scan.other_sheets, metadata=scan.metadata, notes=scan.notes, display=file,
+                          unrecognised=scan.unrecognised)
     for s in scan.sheets:
         sheet = read_sheet(s.rows, file, s.sheet, s.register, s.header, reference_year, s.errors)
         sheet.detected_by, sheet.store_code, sheet.store_name = s.detected_by, s.store_code, s.store_name
+        sheet.why = s.why
         result.sheets.append(sheet)
     return result
 
@@ -381,28 +393,6 @@ def _merges(sheet: calamine.CalamineSheet) -> Merges:
         return [tuple(map(tuple, m)) for m in (sheet.merged_cell_ranges or [])]
     except Exception:  # a reader without merge information for this format
         return []
-
-
-def _find_register(
-    rows: list[list], name: str, meta: WorkbookMetadata, registers: dict[str, Register], merges: Merges,
-) -> tuple[Register, HeaderMatch, str] | None:
-    declared = meta.registers.get(name)
-    if declared and declared[0] in registers:
-        register = registers[declared[0]]
-        header = find_header(rows, register, merges)
-        if header is not None:
-            return register, header, "metadata"
-    best: tuple[float, int, Register, HeaderMatch] | None = None
-    for register in registers.values():
-        header = find_header(rows, register, merges)
-        if header is None:
-            continue
-        rank = (header.score, header.score / len(register.fields))
-        if best is None or rank > best[:2]:
-            best = (*rank, register, header)
-    if best is None:
-        return None
-    return best[2], best[3], "headers"
 
 
 def find_inputs(paths: list[Path | str]) -> list[InputPath]:

@@ -22,6 +22,10 @@ def result_json(result: CheckResult) -> dict[str, Any]:
         "path": w.display, "status": w.status,
         "registers": sorted({s.register.id for s in w.sheets}),
         "message": w.message,
+        "sheets": [*({"sheet": s.sheet, "register": s.register.id, "how": s.detected_by, "rows_read": s.rows_read,
+                      "rows_skipped": len(s.skipped), "why": " / ".join(s.why) if s.why[0] else ""} for s in w.sheets),
+                   *({"sheet": name, "register": None, "how": "none", "why": f"{zh} / {en}"}
+                     for name, zh, en in w.unrecognised)],
     } for w in result.workbooks]
     findings = [
         {"file": f.file, "sheet": f.sheet, "row": int(f.row), "column": f.column, "field": f.field,
@@ -51,6 +55,11 @@ def print_report(result: CheckResult, console: Console, lang: str = "zh", max_ro
         mark = "[bold red]✗" if errors else ("[yellow]!" if warnings else "[green]✓")
         summary = summary_zh(errors, warnings) if lang == "zh" else summary_en(errors, warnings)
         console.print(f"{mark} {escape(w.display)}[/]: {sheets} — {summary}")
+        for s in w.sheets:
+            if s.detected_by != "metadata" and s.why[0]:
+                console.print(f"  [dim]{escape(s.sheet)}: {escape(s.why[0] if lang == 'zh' else s.why[1])}[/]")
+        for name, zh, en in w.unrecognised:
+            console.print(f"  [yellow]{escape(name)}: {escape(zh if lang == 'zh' else en)}[/]")
         if findings.empty:
             continue
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)

@@ -1,0 +1,85 @@
+"""Registers as companies already keep them: recognised as the register they are, read as meant."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.company_registers import complaint_register, customer_export
+from tests.conftest import write_workbook
+from tests.torture import ROOT, consolidate
+from toolkit.check import check_paths
+
+
+def _validate(*args: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "toolkit.cli", "validate", *args, "--json"], cwd=ROOT,
+                          capture_output=True, timeout=300)
+    assert done.returncode in (0, 1, 2), done.stderr.decode()[-2000:]
+    return json.loads(done.stdout)
+
+
+# --- recognising the register, and saying why -------------------------------------------------------
+def test_a_complaint_register_kept_in_wps_with_its_own_headers_is_read_as_complaints(tmp_path, registers):
+    built = complaint_register(tmp_path / "海外客诉.xlsx")
+    report = _validate(str(built.path))
+    (line,) = report["files"]
+    assert line["registers"] == ["complaints"]
+    (sheet,) = line["sheets"]
+    assert sheet["sheet"] == "所有客诉" and sheet["how"] == "headers"
+    assert "投诉编号（编号）" in sheet["why"] and "投诉日期" in sheet["why"]
+    assert "表名/标题「所有客诉」" in sheet["why"]  # the sheet name (客诉) names the register
+
+
+def test_a_complaint_register_with_customer_columns_is_never_read_as_a_customer_file(tmp_path, registers):
+    """编号, 客户名称, 联系电话, 地址, 客户类型 and 备注 are all customer-file headers; 投诉日期 is what says
+    these rows are complaints: the register's own date outweighs columns every register has."""
+    path = write_workbook(tmp_path / "登记.xlsx", {"Sheet1": [
+        ["编号", "客户名称", "联系电话", "地址", "客户类型", "备注", "投诉日期", "问题描述"],
+        ["2610001", "广州甲公司", "13800138000", "天河路1号", "单位", "", "2026-10-03", "送货延误"]]})
+    (workbook,) = check_paths([path], registers).workbooks
+    assert [s.register.id for s in workbook.sheets] == ["complaints"]
+
+
+def test_a_customer_file_typed_by_hand_stays_a_customer_file(tmp_path, registers):
+    path = write_workbook(tmp_path / "客户.xlsx", {"客户资料": [
+        ["客户编号", "客户名称", "联系电话", "地址", "客户类型", "备注", "建档日期"],
+        ["C001", "广州甲公司", "13800138000", "天河路1号", "单位", "", "2026-10-03"]]})
+    (workbook,) = check_paths([path], registers).workbooks
+    assert [s.register.id for s in workbook.sheets] == ["customers"]
+
+
+def test_a_contact_list_no_register_explains_is_unusable_with_the_nearest_registers_and_the_hint(tmp_path, demo):
+    """客户名称, 联系电话, 备注: a customer file has them, but not its key nor most of its required fields."""
+    folder, clean = demo
+    write_workbook(folder / "001_朝阳店" / "通讯录.xlsx", {"通讯录": [
+        ["客户名称", "联系电话", "备注"], ["广州甲公司", "13800138000", "老客户"]]})
+    run = consolidate(folder, tmp_path / "out.xlsx")
+    line = run.line("001_朝阳店/通讯录.xlsx")
+    assert line["status"] == "unusable"
+    assert "最接近" in line["message"] and "客户档案" in line["message"] and "缺少 客户编号" in line["message"]
+    assert "taizhang definitions infer" in line["message"]
+    assert line["sheets"] == [{"sheet": "通讯录", "register": None, "how": "none", "why": line["sheets"][0]["why"]}]
+    assert run.code == 3
+
+
+def test_every_sheet_of_a_template_is_on_its_manifest_line_with_how_it_was_read(tmp_path, demo):
+    folder, clean = demo
+    run = consolidate(folder, tmp_path / "out.xlsx")
+    line = next(f for f in run.manifest["files"] if f["status"] == "ok")
+    read = [s for s in line["sheets"] if s["register"]]
+    assert read and all(s["how"] == "metadata" for s in read)
+    others = [s for s in line["sheets"] if s["register"] is None]
+    assert all("说明页" in s["why"] for s in others)
+
+
+def test_register_option_reads_an_export_as_the_register_named(tmp_path):
+    """An ERP export that would pass as a customer file anyway, read with ``--register customers``; a
+    sheet that does not match the register named is unusable with that register's name."""
+    built = customer_export(tmp_path / "客户导出.xlsx")
+    report = _validate(str(built.path), "--register", "customers")
+    assert report["files"][0]["sheets"][0]["how"] == "only"
+    write_workbook(tmp_path / "值班.xlsx", {"值班": [["日期", "值班人员", "工作内容"], ["2026-10-01", "张三", "巡检"]]})
+    report = _validate(str(tmp_path / "值班.xlsx"), "--register", "customers")
+    assert report["files"][0]["status"] == "unusable"
+    assert "客户档案" in report["files"][0]["message"] and "--register customers" in report["files"][0]["message"]
