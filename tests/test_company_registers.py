@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.company_registers import complaint_register, customer_export
+from tests.company_registers import complaint_register, customer_export, duty_roster, follow_up_register
 from tests.conftest import write_workbook
 from tests.torture import ROOT, consolidate
 from toolkit.check import check_paths
@@ -83,3 +83,72 @@ def test_register_option_reads_an_export_as_the_register_named(tmp_path):
     report = _validate(str(tmp_path / "值班.xlsx"), "--register", "customers")
     assert report["files"][0]["status"] == "unusable"
     assert "客户档案" in report["files"][0]["message"] and "--register customers" in report["files"][0]["message"]
+
+
+# --- reading what the rows mean ---------------------------------------------------------------------
+def _findings(path, registers):
+    result = check_paths([path], registers)
+    (workbook,) = result.workbooks
+    return workbook, result.findings
+
+
+def test_thirty_rows_numbered_ahead_with_the_due_date_formula_filled_down_are_skipped_not_errors(tmp_path, registers):
+    built = complaint_register(tmp_path / "海外客诉.xlsx", real=40, placeholders=30)
+    workbook, findings = _findings(built.path, registers)
+    (sheet,) = workbook.sheets
+    assert sheet.rows_read == 40
+    assert [reason for _, reason in sheet.skipped] == ["预编号空行 / pre-numbered empty row"] * 30
+    assert findings["row"].max() <= 2 + 40  # nothing on the rows numbered ahead
+
+
+def test_a_slash_for_not_applicable_in_a_date_or_an_amount_is_empty_and_the_planted_mistakes_are_found(
+        tmp_path, registers):
+    built = complaint_register(tmp_path / "海外客诉.xlsx")
+    _, findings = _findings(built.path, registers)
+    typed = findings[findings["code"] == "type-error"]
+    assert dict(zip(typed["row"], typed["field"], strict=True)) == {8: "received_date", 12: "compensation"}
+    assert not findings["value"].astype(str).eq("/").any()
+
+
+def test_not_applicable_markers_are_a_company_setting_and_text_fields_keep_them(tmp_path):
+    path = write_workbook(tmp_path / "投诉.xlsx", {"投诉": [
+        ["投诉编号", "投诉日期", "类型", "投诉主题", "处理状态", "解决日期", "赔偿金额", "处理结果"],
+        ["2610001", "2026-10-03", "投诉", "安装延误", "处理中", "未定", "—", "/"]]})
+    (tmp_path / "taizhang.toml").write_text('[reading]\nnot_applicable = ["未定", "—"]\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "toolkit.cli", "--config", str(tmp_path / "taizhang.toml"),
+                           "validate", str(path), "--json"], cwd=ROOT, capture_output=True, timeout=300)
+    report = json.loads(done.stdout)
+    assert [f for f in report["findings"] if f["row"] == 2] == []  # 未定 and — are empty; "/" stays the result text
+
+
+def test_a_duty_roster_with_each_date_merged_over_that_days_staff_in_twelve_monthly_sheets(tmp_path, registers):
+    built = duty_roster(tmp_path / "值班表.xlsx")
+    workbook, findings = _findings(built.path, registers)
+    assert len(workbook.sheets) == 12 and all(s.register.id == "duty" for s in workbook.sheets)
+    assert sum(s.rows_read for s in workbook.sheets) == built.real_rows == 72
+    assert not (findings["code"] == "missing-cell").any(), findings["message_zh"].tolist()[:5]
+    assert all(s.data["date"].notna().all() for s in workbook.sheets)
+    assert any("合并单元格的值已填入" in zh for _, zh, _ in workbook.notes)
+
+
+def test_a_follow_up_register_with_a_group_header_line_breaks_and_a_note_in_column_xfd(tmp_path, registers):
+    built = follow_up_register(tmp_path / "回访.xlsx")
+    workbook, findings = _findings(built.path, registers)
+    (sheet,) = workbook.sheets
+    assert sheet.register.id == "visits" and sheet.rows_read == built.real_rows
+    assert set(sheet.extra_columns) == {"区域/省份", "区域/城市"}
+    assert sheet.raw["区域/城市"].tolist()[:2] == ["广州", "佛山"]
+    assert not (findings["severity"] == "error").any(), findings["message_zh"].tolist()[:5]
+    assert findings["message_zh"].str.contains("XFD1").any()
+
+
+def test_a_column_without_a_header_that_holds_data_is_kept_under_a_made_up_name(tmp_path, registers):
+    path = write_workbook(tmp_path / "投诉.xlsx", {"投诉": [
+        ["投诉编号", "投诉日期", "类型", "投诉主题", "处理状态", None, "赔偿金额"],
+        ["2610001", "2026-10-03", "投诉", "安装延误", "处理中", "客户很着急", 100],
+        ["2610002", "2026-10-04", "投诉", "安装延误", "处理中", None, None]]})
+    workbook, findings = _findings(path, registers)
+    (sheet,) = workbook.sheets
+    assert sheet.extra_columns == {"(无列名)第F列": 5}
+    assert sheet.raw["(无列名)第F列"].tolist()[0] == "客户很着急"
+    assert findings["message_zh"].str.contains("(无列名)第F列", regex=False).any()

@@ -424,8 +424,8 @@ def print_manifest_lines(result, console: Console) -> None:
             console.print(f"  [yellow]warning[/] {escape(f.display)}: {escape(warning)}")
     skipped = result.rows_skipped
     if skipped:
-        console.print(f"跳过 {skipped} 行（空行、表尾签字或合计行，见「文件清单」）/ {skipped} rows skipped "
-                      "(blank, signature or totals lines; see the manifest)")
+        console.print(f"跳过 {skipped} 行（空行、预编号空行、表尾签字或合计行，见「文件清单」）/ {skipped} rows skipped "
+                      "(blank, pre-numbered empty, signature or totals lines; see the manifest)")
 
 
 @main.command("overdue")

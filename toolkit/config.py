@@ -9,6 +9,7 @@ a misspelt key or a wrong value is reported with its dotted name, in Chinese and
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,6 +38,7 @@ class Store:
     manager: str = ""
     email: str = ""
     paths: tuple[str, ...] = ()  # globs, relative to the input folder, of files that belong to this store
+    area_code: str = ""  # the store's telephone area code: a local landline typed without it gets it
 
 
 @dataclass
@@ -52,6 +54,8 @@ class Config:
     email: EmailSettings = field(default_factory=EmailSettings)
     rules: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # register -> deadline -> change
     limits: Limits = field(default_factory=Limits)
+    not_applicable: tuple[str, ...] | None = None  # [reading] not_applicable: "/", 无 … for every register
+    area_code: str = ""  # [reading] area_code: the company's area code for landlines typed without one
 
     def store_for_path(self, relative: str) -> Store | None:
         """The store whose ``paths`` globs match a file's path relative to the input folder."""
@@ -62,8 +66,12 @@ class Config:
         return None
 
     def apply_rules(self, registers: dict[str, Register]) -> dict[str, Register]:
-        """The registers with this company's deadline changes applied."""
+        """The registers with this company's deadline changes applied, and its not-applicable markers for
+        those whose definitions do not name their own."""
         out = dict(registers)
+        if self.not_applicable is not None:
+            out = {k: r if r.not_applicable is not None else replace(r, not_applicable=self.not_applicable)
+                   for k, r in out.items()}
         for reg_id, changes in self.rules.items():
             where = f"rules.{reg_id}"
             if reg_id not in out:
@@ -134,6 +142,14 @@ def _no_control(path: Path, name: str, value: str) -> None:
         raise ConfigError(path, name, "不能含换行或其他控制字符", "must not contain line breaks or other control characters")
 
 
+def _area_code(path: Path, table: dict, where: str) -> str:
+    code = _text(path, table, "area_code", where)
+    if code and not re.fullmatch(r"0\d{2,3}", code):
+        raise ConfigError(path, f"{where}.area_code", f"{code!r} 不是区号（如 \"0759\"、\"010\"）",
+                          f"{code!r} is not an area code (e.g. \"0759\", \"010\")")
+    return code
+
+
 def load_config(path: Path | str) -> Config:
     """Read and check one ``taizhang.toml``; relative paths in it are relative to the file."""
     path = Path(path)
@@ -143,7 +159,7 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(path, "-", "配置文件不存在", "no such configuration file") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(path, "-", f"TOML 格式错误: {e}", f"not valid TOML: {e}") from None
-    _known(path, doc, {"company", "stores", "paths", "consolidate", "rules", "email", "limits"}, "")
+    _known(path, doc, {"company", "stores", "paths", "consolidate", "rules", "email", "limits", "reading"}, "")
     base = path.parent
     config = Config(path=path)
     company = doc.get("company", {})
@@ -160,7 +176,7 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(path, "stores", "应为 [[stores]] 表数组", "expected an array of tables [[stores]]")
     for i, table in enumerate(stores):
         where = f"stores[{i}]"
-        _known(path, table, {"code", "name", "manager", "email", "paths"}, where)
+        _known(path, table, {"code", "name", "manager", "email", "paths", "area_code"}, where)
         code = _text(path, table, "code", where, required=True)
         if code in config.stores:
             raise ConfigError(path, f"{where}.code", f"门店编号 {code} 重复", f"store code {code} appears twice")
@@ -173,7 +189,8 @@ def load_config(path: Path | str) -> Config:
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
             raise ConfigError(path, f"{where}.paths", "应为路径通配符列表", "expected a list of path patterns")
         config.stores[code] = Store(code, _text(path, table, "name", where, required=True),
-                                    _text(path, table, "manager", where), email, tuple(paths))
+                                    _text(path, table, "manager", where), email, tuple(paths),
+                                    _area_code(path, table, where))
     paths_table = doc.get("paths", {})
     _known(path, paths_table, {"input", "output"}, "paths")
     if "input" in paths_table:
@@ -188,6 +205,15 @@ def load_config(path: Path | str) -> Config:
     config.soon_days = soon
     config.email = _email(path, doc.get("email", {}))
     config.limits = _limits(path, doc.get("limits", {}))
+    reading = doc.get("reading", {})
+    _known(path, reading, {"not_applicable", "area_code"}, "reading")
+    if "not_applicable" in reading:
+        markers = reading["not_applicable"]
+        if not isinstance(markers, list) or not all(isinstance(m, str) and m.strip() for m in markers):
+            raise ConfigError(path, "reading.not_applicable", "应为文本列表，如 [\"/\", \"无\"]",
+                              'expected a list of text, e.g. ["/", "无"]')
+        config.not_applicable = tuple(markers)
+    config.area_code = _area_code(path, reading, "reading")
     rules = doc.get("rules", {})
     _known(path, rules, set(rules) if isinstance(rules, dict) else set(), "rules")
     for reg_id, table in rules.items():

@@ -304,8 +304,9 @@ def _read_together(members: list[tuple[FileEntry, SheetScan]], reference_year: i
     del first
     for _, scan in members:  # the rows as read are in ``rows`` now, and typed in the sheet after this
         scan.rows = []
+    formulas = frozenset().union(*(scan.formula_columns for _, scan in members))
     sheet = read_sheet(rows, members[0][1].sheet, members[0][1].sheet, members[0][1].register, header,
-                       reference_year, errors, np.asarray(parts, dtype=np.int64))
+                       reference_year, errors, np.asarray(parts, dtype=np.int64), formulas)
     del rows
     origin = pd.DataFrame({"file": files, "sheet": sheets, "row": excel_rows, "part": parts},
                           index=pd.RangeIndex(depth + 1, depth + 1 + len(files)))

@@ -194,6 +194,8 @@ class Register:
     open: dict[str, Any] | None = None  # condition under which a record is still open
     figures: tuple[Measure, ...] = ()  # key figures for the overview
     summaries: tuple[Summary, ...] = ()
+    # what staff write for "not applicable" in a date, number, choice, phone or email cell (None: the default)
+    not_applicable: tuple[str, ...] | None = None
 
     def field(self, key: str) -> Field:
         for f in self.fields:
@@ -224,6 +226,8 @@ CONDITION_TESTS = ("in", "not_in", "present", "gt")
 CHART_TYPES = ("column", "bar", "line", "pie")
 # columns every consolidated record carries before its fields; a field may not take these names
 RESERVED_FIELD_KEYS = ("store_code", "store_name", "source_file", "source_sheet", "source_row")
+# "/" or 无 in a date, number, choice, phone or email cell: not applicable, read as empty (text keeps it)
+NOT_APPLICABLE = ("/", "／", "-", "—", "——", "无", "暂无", "N/A", "NA", "不适用")
 KEY_DATE_FORMATS = {"YYMM": "%y%m", "YYYYMM": "%Y%m", "YYMMDD": "%y%m%d", "YYYYMMDD": "%Y%m%d"}
 
 
@@ -296,7 +300,7 @@ class _Checker:
     """Turns one parsed YAML document into a Register, raising DefinitionError at the first problem."""
 
     REGISTER_KEYS = {"id", "name_zh", "name_en", "version", "key", "aliases", "fields", "rules", "deadlines",
-                     "owner", "customer", "date", "open", "figures", "summaries"}
+                     "owner", "customer", "date", "open", "figures", "summaries", "not_applicable"}
     MEASURE_KEYS = {"name_zh", "name_en", "where", "format", *MEASURE_OPS, "of", "from", "to", "limit", "deadline"}
     SUMMARY_KEYS = {"id", "title_zh", "title_en", "by", "values", "across", "where", "in_month", "chart"}
     FIELD_KEYS = {"key", "label_zh", "label_en", "type", "required", "aliases", "options", "min", "max",
@@ -386,6 +390,7 @@ class _Checker:
             date=self.field_role(doc, "date", keys),
             open=self.condition(doc["open"], "open", keys) if "open" in doc else None,
             figures=figures, summaries=summaries,
+            not_applicable=self.names(doc, "not_applicable", "register") if "not_applicable" in doc else None,
         )
 
     def field(self, obj: Any, where: str) -> Field:

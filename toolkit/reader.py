@@ -21,7 +21,7 @@ import pandas as pd
 import python_calamine as calamine
 
 from .coerce import Parsed, as_text, parse_text_column, re2
-from .definitions import Register
+from .definitions import NOT_APPLICABLE, Register
 from .files import is_temporary_name
 from .headers import HeaderMatch, Merges, column_letter, find_header, header_key, header_lookup  # noqa: F401
 from .inputs import InputPath, os_error_reason, shown, walk_inputs
@@ -150,10 +150,63 @@ def _line_reasons(texts: list[pd.Series], parts: np.ndarray | None = None) -> pd
     return pd.Series(reasons, index=index, dtype=object)
 
 
+PLACEHOLDER_ROW = "预编号空行 / pre-numbered empty row"
+
+
+def _not_applicable_as_empty(texts: list[pd.Series], register: Register, header: HeaderMatch) -> None:
+    """"/", "无", "N/A" … in a date, number, choice, phone or email cell mean "not applicable": empty, not a
+    type error. Text fields keep what was written."""
+    markers = {m.strip().casefold() for m in (register.not_applicable if register.not_applicable is not None
+                                              else NOT_APPLICABLE)}
+    if not markers:
+        return
+    for f in register.fields:
+        col = header.columns.get(f.key)
+        if f.type == "text" or col is None or col >= len(texts):
+            continue
+        text = texts[col]
+        marked = text.str.strip().str.casefold().isin(markers).to_numpy(dtype=bool)
+        if marked.any():
+            texts[col] = text.where(~marked, "")
+
+
+def _placeholder_rows(texts: list[pd.Series], records: np.ndarray, register: Register, header: HeaderMatch,
+                      formula_columns: set[int] | frozenset[int], parts: np.ndarray | None) -> np.ndarray:
+    """Rows numbered ahead (编号 filled down past the real records) or carrying only a formula or a default
+    filled down: nothing typed in them but the key, formula columns and columns that hold one same value
+    throughout the sheet. They are blank rows, not records with every field missing.
+
+    A column counts as a default only in a sheet that also has rows with something else in them (three
+    identical rows are three records, not three placeholders); with a record key of several fields every
+    key field is content (a duty row is its date and staff)."""
+    n = len(records)
+    if not n or not texts:
+        return np.zeros(n, dtype=bool)
+    key_cols = {header.columns[k] for k in register.key if k in header.columns} if len(register.key) == 1 else set()
+    content = [c for c in range(len(texts)) if c not in key_cols and c not in formula_columns]
+    if not content:
+        return np.zeros(n, dtype=bool)
+    parts = parts if parts is not None else np.zeros(n, dtype=np.int64)
+    filled = np.column_stack([(texts[c] != "").to_numpy(dtype=bool) for c in content]) & records[:, None]
+    default = np.zeros((int(parts.max()) + 1 if n else 1, len(content)), dtype=bool)
+    for i, c in enumerate(content):
+        at = np.flatnonzero(filled[:, i])
+        if len(at) < 2:
+            continue
+        values = pd.DataFrame({"part": parts[at], "value": texts[c].to_numpy()[at]})
+        one = values.groupby("part")["value"].agg(["nunique", "size"])
+        one = one[(one["nunique"] == 1) & (one["size"] >= 2)]
+        default[one.index.to_numpy(dtype=np.int64), i] = True
+    other = (filled & ~default[parts]).sum(axis=1)
+    real_in_part = np.bincount(parts[records & (other > 0)], minlength=default.shape[0]) > 0
+    anything = filled.sum(axis=1)
+    return records & np.where(real_in_part[parts], other == 0, anything == 0)
+
+
 def read_sheet(
     rows: list[list], file: str, sheet: str, register: Register, header: HeaderMatch,
     reference_year: int | None = None, errors: dict[tuple[int, int], str] | None = None,
-    parts: np.ndarray | None = None,
+    parts: np.ndarray | None = None, formula_columns: set[int] | frozenset[int] = frozenset(),
 ) -> SheetRead:
     """Turn a sheet's rows (from A1, as Excel numbers them) into a SheetRead for ``register``.
 
@@ -168,13 +221,21 @@ def read_sheet(
     grid = (pd.DataFrame(body, index=excel_rows, columns=range(width), dtype=object) if body
             else pd.DataFrame(index=excel_rows, columns=range(width), dtype=object))
     texts = [as_text(grid[col]) for col in range(width)]
+    _not_applicable_as_empty(texts, register, header)
     failed: dict[int, pd.Series] = {}
     for (r, c), error in (errors or {}).items():
         if r >= start and c < width:
             failed.setdefault(c, pd.Series("", index=excel_rows, dtype=object)).iat[r - start] = error
     marked = [t.where(failed[c] == "", "#") if c in failed else t for c, t in enumerate(texts)]
     reasons = _line_reasons(marked, parts)
+    placeholder = _placeholder_rows(marked, (reasons == "").to_numpy(), register, header, formula_columns, parts)
+    reasons[placeholder] = PLACEHOLDER_ROW
     keep = (reasons == "").to_numpy()
+    extra = dict(header.extra)
+    named = {*header.columns.values(), *header.extra, *header.duplicates}
+    for col in range(width):  # data under no header is kept under a made-up name, never dropped
+        if col not in named and (marked[col][keep] != "").any():
+            extra[col] = f"(无列名)第{column_letter(col)}列"
     skipped = [(int(r), str(reason)) for r, reason in reasons[~keep].items()]
     grid = grid[keep]
     index = grid.index
@@ -195,13 +256,13 @@ def read_sheet(
         guessed[f.key] = parsed.guessed.astype(bool)
         if col in failed:
             formula_errors[f.key] = failed[col][keep]
-    for col, header_text in header.extra.items():
+    for col, header_text in extra.items():
         raw[header_text] = grid[col]
     return SheetRead(
         file=file, sheet=sheet, register=register, header_row=header.row + header.depth,
         columns=dict(header.columns),
         headers={fk: header.headers[c] for fk, c in header.columns.items()},
-        extra_columns={text: col for col, text in header.extra.items()},
+        extra_columns={text: col for col, text in extra.items()},
         duplicate_columns={header.headers[col]: col for col in header.duplicates},
         missing_fields=[f.key for f in register.fields if f.key not in header.columns],
         raw=raw, text=text, data=data, bad=bad, guessed=guessed, skipped=skipped, formula_errors=formula_errors,
@@ -261,6 +322,7 @@ class SheetScan:
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (0-based row, col) -> "#DIV/0!"
     hidden: bool = False
     why: tuple[str, str] = ("", "")  # why it was read as its register (matched and missing columns)
+    formula_columns: frozenset[int] = frozenset()  # 0-based columns holding formulas (xlsx/xlsm)
 
 
 @dataclass
@@ -347,11 +409,19 @@ def scan_workbook(path: Path | str, registers: dict[str, Register], data: bytes 
                 result.other_sheets.append(name)
                 result.unrecognised.append((name, *found.why()))
             else:
-                result.sheets.append(SheetScan(name, rows, found.chosen.register, found.chosen.header, found.how,
+                header = found.chosen.header
+                filled = fill_merged_down(rows, merges, header.row + header.depth)
+                if filled:
+                    result.notes.append((name, f"合并单元格的值已填入所合并的每一行：{'、'.join(filled[:5])}"
+                                               + (f" 等 {len(filled)} 处" if len(filled) > 5 else ""),
+                                         f"merged cells' values given to every row they span: {', '.join(filled[:5])}"
+                                         + (f" and {len(filled) - 5} more" if len(filled) > 5 else "")))
+                result.sheets.append(SheetScan(name, rows, found.chosen.register, header, found.how,
                                                meta.store_code, meta.store_name,
                                                errors=survey.errors.get(name, {}),
                                                hidden=str(info.visible) != str(calamine.SheetVisibleEnum.Visible),
-                                               why=found.why()))
+                                               why=found.why(),
+                                               formula_columns=frozenset(survey.formula_columns.get(name, ()))))
     except calamine.PasswordError:
         return unusable(*ENCRYPTED)
     except Exception as e:
@@ -380,11 +450,30 @@ def read_workbook(
                           other_sheets=scan.other_sheets, metadata=scan.metadata, notes=scan.notes, display=file,
                           unrecognised=scan.unrecognised)
     for s in scan.sheets:
-        sheet = read_sheet(s.rows, file, s.sheet, s.register, s.header, reference_year, s.errors)
+        sheet = read_sheet(s.rows, file, s.sheet, s.register, s.header, reference_year, s.errors,
+                           formula_columns=s.formula_columns)
         sheet.detected_by, sheet.store_code, sheet.store_name = s.detected_by, s.store_code, s.store_name
         sheet.why = s.why
         result.sheets.append(sheet)
     return result
+
+
+def fill_merged_down(rows: list[list], merges: Merges, start: int) -> list[str]:
+    """A value merged down over several data rows (a date over that day's duty rows, a customer over their
+    visits) belongs to each of them: it is written into every row of the range, in its first column.
+    Returns the ranges filled (A3:A5). Merges in the header rows are the header's business."""
+    filled = []
+    for (r0, c0), (r1, c1) in merges:
+        if r0 < start or r1 <= r0 or r0 >= len(rows) or c0 >= len(rows[r0]):
+            continue
+        value = rows[r0][c0]
+        if value in (None, ""):
+            continue
+        for r in range(r0 + 1, min(r1, len(rows) - 1) + 1):
+            if c0 < len(rows[r]) and rows[r][c0] in (None, ""):
+                rows[r][c0] = value
+        filled.append(f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}")
+    return filled
 
 
 def _merges(sheet: calamine.CalamineSheet) -> Merges:

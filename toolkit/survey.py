@@ -6,6 +6,8 @@
 * **Formula errors**: python-calamine reads a cell holding ``#DIV/0!`` or ``#N/A`` as an empty string, so a
   required field would say "required but empty" and an optional one would pass. The sheet XML marks such
   cells ``t="e"``; they are collected here, by sheet, row and column.
+* **Formula columns**: a column filled down with a formula (a due date computed from the received date)
+  is no sign of a record in a row numbered ahead; the columns holding formulas are noted per sheet.
 * **Phantom ranges**: one space typed in XFD1048576 makes the reader allocate every cell up to it (half a
   terabyte). Cells right of ``max_columns`` are taken out of the sheet before reading, and listed.
 
@@ -32,6 +34,7 @@ _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 _FAR_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{3})(\d+)"[^>]*?(?:/>|>.*?</c>)', re.S)
 _VALUE = re.compile(rb'<v>([^<]*)</v>')
 _INLINE = re.compile(rb'<t[^>]*>([^<]*)</t>')
+_FORMULA_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})\d+"[^>]*>\s*<f\b')
 
 
 @dataclass
@@ -40,6 +43,7 @@ class Survey:
     refused: tuple[str, str] | None = None
     errors: dict[str, dict[tuple[int, int], str]] = field(default_factory=dict)  # sheet -> (row, col) -> "#N/A"
     notes: list[tuple[str, str, str]] = field(default_factory=list)  # (sheet, zh, en)
+    formula_columns: dict[str, set[int]] = field(default_factory=dict)  # sheet -> 0-based columns with formulas
 
 
 def column_number(letters: bytes | str) -> int:
@@ -210,6 +214,8 @@ def survey_workbook(data: bytes, limits: Limits) -> Survey:
             errors = _error_cells(xml)
             if errors:
                 survey.errors[name] = errors
+            if b"<f" in xml:
+                survey.formula_columns[name] = {column_number(c) - 1 for c in set(_FORMULA_CELL.findall(xml))}
             trimmed, removed = _far_cells(zf, xml, limits)
             trimmed, blank_rows = _blank_tail(zf, trimmed)
             if blank_rows:
