@@ -6,8 +6,10 @@ import json
 import subprocess
 import sys
 
+import python_calamine as calamine
+
 from tests.company_registers import complaint_register, customer_export, duty_roster, follow_up_register
-from tests.conftest import write_workbook
+from tests.conftest import COMPLAINT_HEADER, complaint, write_workbook
 from tests.torture import ROOT, consolidate
 from toolkit.check import check_paths
 
@@ -152,3 +154,21 @@ def test_a_column_without_a_header_that_holds_data_is_kept_under_a_made_up_name(
     assert sheet.extra_columns == {"(无列名)第F列": 5}
     assert sheet.raw["(无列名)第F列"].tolist()[0] == "客户很着急"
     assert findings["message_zh"].str.contains("(无列名)第F列", regex=False).any()
+
+
+def test_a_local_landline_is_a_warning_and_read_with_the_stores_area_code_when_head_office_gives_one(tmp_path):
+    for no, store in (("2611001", "001_湛江店"), ("2611002", "002_广州店")):
+        (tmp_path / "in" / store).mkdir(parents=True)
+        write_workbook(tmp_path / "in" / store / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER, complaint(no, phone="2345678")]})
+    config = tmp_path / "taizhang.toml"
+    config.write_text('[[stores]]\ncode = "001"\nname = "湛江店"\narea_code = "0759"\n', encoding="utf-8")
+    run = consolidate(tmp_path / "in", tmp_path / "out.xlsx", "--config", str(config))
+    assert run.code == 0, run.stderr[-2000:]
+    assert [f["rows_accepted"] for f in run.manifest["files"]] == [1, 1], run.manifest  # a warning, not an error
+    rows = calamine.CalamineWorkbook.from_path(str(tmp_path / "out.xlsx")).get_sheet_by_name("客户投诉登记表").to_python()
+    header = rows[0]
+    phones = {r[header.index("门店编号")]: r[header.index("联系方式")] for r in rows[1:] if r[0]}
+    assert phones == {"001": "0759-2345678", "002": "2345678"}
+    report = _validate(str(tmp_path / "in" / "002_广州店" / "投诉.xlsx"))
+    (finding,) = [f for f in report["findings"] if f["field"] == "phone"]
+    assert finding["severity"] == "warning" and "座机缺区号" in finding["message_zh"]

@@ -40,14 +40,16 @@ class CheckResult:
 
 def check_paths(
     paths: list[Path | str], registers: dict[str, Register], reference_year: int | None = None,
+    area_code: str = "",
 ) -> CheckResult:
-    """Read and validate every workbook found under ``paths``."""
+    """Read and validate every workbook found under ``paths``; local landlines read with ``area_code``
+    (the company's) when one is given."""
     workbooks = []
     for item in find_inputs(paths):
         if item.problem is not None:
             workbooks.append(WorkbookRead(item.path, item.status, *item.problem, kind=item.kind))
         else:
-            workbooks.append(read_workbook(item.path, registers, reference_year, item.display))
+            workbooks.append(read_workbook(item.path, registers, reference_year, item.display, area_code))
     frames = [validate_sheets(w.sheets) for w in workbooks if w.status == "ok"]
     frames += [repeats_across_sheets(w) for w in workbooks if w.status == "ok" and len(w.sheets) > 1]
     frames += [note_findings(w.display, w.notes) for w in workbooks if w.notes]

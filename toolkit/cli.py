@@ -185,7 +185,7 @@ def validate_cmd(ctx: Context, paths: tuple[Path, ...], as_json: bool, annotate:
     from .check import check_paths
     from .report import dumps, print_report, result_json
 
-    result = check_paths(list(paths), ctx.registers, reference_year)
+    result = check_paths(list(paths), ctx.registers, reference_year, ctx.config.area_code)
     console = _console(stderr=as_json)
     annotated = []
     if annotate:

@@ -320,9 +320,27 @@ def parse_phone(text: pd.Series, f: Field) -> Parsed:
     lost_zero = values.isna() & present & core.str.fullmatch(re2(r"[1-9]\d{8,10}"))
     if lost_zero.any():
         values[lost_zero] = _canonical_phones("0" + core[lost_zero])
+    # a local landline typed without its area code (2345678): kept as typed, the check warns 座机缺区号
+    local = values.isna() & present & core.str.replace(re2(r"[\s\-]"), "", regex=True).str.fullmatch(LOCAL_LANDLINE)
+    if local.any():
+        values[local] = core[local].str.replace(re2(r"[\s\-]"), "", regex=True)
     bad = present & values.isna()
     guessed = lost_zero & values.notna()
     return Parsed(values.astype("str"), bad, guessed)
+
+
+LOCAL_LANDLINE = r"[2-9]\d{6,7}"
+
+
+def with_area_code(values: pd.Series, codes: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Local landlines (7 or 8 digits) with the area code of their row's store (``codes``, '' where none):
+    0759-2345678. Returns the values and where a code was assumed."""
+    local = values.str.fullmatch(re2(LOCAL_LANDLINE)).fillna(False).astype(bool) & (codes != "").to_numpy()
+    if not local.any():
+        return values, local
+    out = values.copy()
+    out[local] = codes[local] + "-" + values[local]
+    return out, local
 
 
 def parse_email(text: pd.Series, f: Field) -> Parsed:

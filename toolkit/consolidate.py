@@ -40,6 +40,7 @@ from .reader import (
     SheetRead,
     SheetScan,
     WorkbookScan,
+    assume_area_codes,
     is_ignored,
     read_bytes,
     read_sheet,
@@ -198,11 +199,14 @@ class Consolidation:
 _worker_registers: dict[str, Register] = {}
 _worker_year: int | None = None
 _worker_limits: Limits = DEFAULT_LIMITS
+_worker_area_codes: dict[str, str] = {}
 
 
-def _init_worker(registers: dict[str, Register], reference_year: int | None, limits: Limits) -> None:
-    global _worker_registers, _worker_year, _worker_limits
+def _init_worker(registers: dict[str, Register], reference_year: int | None, limits: Limits,
+                 area_codes: dict[str, str] | None = None) -> None:
+    global _worker_registers, _worker_year, _worker_limits, _worker_area_codes
     _worker_registers, _worker_year, _worker_limits = registers, reference_year, limits
+    _worker_area_codes = area_codes or {}
     _end_with_parent()
 
 
@@ -277,8 +281,8 @@ def _layout(scan: SheetScan) -> tuple:
             tuple(sorted(h.duplicates.items())))
 
 
-def _read_together(members: list[tuple[FileEntry, SheetScan]], reference_year: int | None
-                   ) -> tuple[SheetRead, list[int]]:
+def _read_together(members: list[tuple[FileEntry, SheetScan]], reference_year: int | None,
+                   area_codes: dict[str, str] | None = None) -> tuple[SheetRead, list[int]]:
     """Sheets of the same register and the same column layout, read as one sheet (one pass of pandas work
     instead of one per small sheet); ``origin`` keeps each row's file, sheet and Excel row."""
     first = members[0][1]
@@ -311,6 +315,8 @@ def _read_together(members: list[tuple[FileEntry, SheetScan]], reference_year: i
     origin = pd.DataFrame({"file": files, "sheet": sheets, "row": excel_rows, "part": parts},
                           index=pd.RangeIndex(depth + 1, depth + 1 + len(files)))
     sheet.origin = origin.loc[sheet.data.index]
+    if area_codes:
+        assume_area_codes(sheet, sheet.origin["file"].map(area_codes).fillna("").astype("str"))
     sheet.skipped = [(int(origin.at[r, "part"]), int(origin.at[r, "row"]), reason) for r, reason in sheet.skipped]
     return sheet, header_rows
 
@@ -333,7 +339,8 @@ def _sheet_findings(findings: pd.DataFrame, sheet: SheetRead, members: list[tupl
 
 
 def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | None = None,
-                reference_year: int | None = None, limits: Limits | None = None) -> BatchResult:
+                reference_year: int | None = None, limits: Limits | None = None,
+                area_codes: dict[str, str] | None = None) -> BatchResult:
     """Read and validate a batch of workbooks; split each sheet's rows into accepted and rejected.
 
     Each file's bytes are read once: the hash in the manifest and the rows read come from the same bytes.
@@ -343,6 +350,7 @@ def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | 
     registers = registers if registers is not None else _worker_registers
     year = reference_year if reference_year is not None else _worker_year
     limits = limits or _worker_limits
+    area_codes = area_codes if area_codes is not None else _worker_area_codes
     entries: list[FileEntry] = []
     scanned: list[tuple[FileEntry, WorkbookScan]] = []
     groups: dict[tuple, list[tuple[FileEntry, SheetScan]]] = {}
@@ -371,7 +379,7 @@ def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | 
     results, finding_frames = [], []
     for members in groups.values():
         try:
-            sheet, header_rows = _read_together(members, year)
+            sheet, header_rows = _read_together(members, year, area_codes)
             listed, omitted = validate_sheet_rows(sheet)
             findings = _sheet_findings(listed, sheet, members, header_rows)
             result, bad = _split_rejected(sheet, findings, members, omitted)
@@ -507,6 +515,20 @@ def _folder_store(entry: FileEntry, root: Path) -> tuple[str, str] | None:
             return m.group("code"), m.group("name")
         parent = parent.parent
     return None
+
+
+def _area_codes(items: list[tuple[Path, str]], root: Path, config: Config) -> dict[str, str]:
+    """Each file's telephone area code, known before reading: its store's (by the configuration's paths or
+    its ``<code>_<name>`` folder), else the company's; files without one are left out."""
+    codes = {}
+    for path, display in items:
+        store = config.store_for_path(display)
+        if store is None and (folder := _folder_store(FileEntry(path, display, "ok"), root)):
+            store = config.stores.get(folder[0])
+        code = (store.area_code if store is not None else "") or config.area_code
+        if code:
+            codes[display] = code
+    return codes
 
 
 def _resolve_store(entry: FileEntry, root: Path, config: Config) -> None:
@@ -709,7 +731,8 @@ def _failed_batch(batch: list[tuple[Path, str]], reason: tuple[str, str]) -> Bat
 
 
 def _read_batches(batches: list[list[tuple[Path, str]]], workers: int, registers: dict[str, Register],
-                  reference_year: int | None, limits: Limits, progress: Callable[[int], None]) -> list[BatchResult]:
+                  reference_year: int | None, limits: Limits, progress: Callable[[int], None],
+                  area_codes: dict[str, str]) -> list[BatchResult]:
     """Every batch read in worker processes. A worker that dies (killed, out of memory, a reader's abort)
     costs only what it held: its batch is read again file by file, each in a fresh worker, and the file
     that kills a worker on its own is unusable with the reason; the run goes on."""
@@ -717,7 +740,7 @@ def _read_batches(batches: list[list[tuple[Path, str]]], workers: int, registers
     retry: list[int] = []
     context = get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(registers, reference_year, limits)) as pool:
+                             initargs=(registers, reference_year, limits, area_codes)) as pool:
         futures = {pool.submit(check_files, batch): i for i, batch in enumerate(batches)}
         for future in as_completed(futures):
             i = futures[future]
@@ -730,7 +753,7 @@ def _read_batches(batches: list[list[tuple[Path, str]]], workers: int, registers
     for i in sorted(retry):
         for item in batches[i]:
             with ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker,
-                                     initargs=(registers, reference_year, limits)) as pool:
+                                     initargs=(registers, reference_year, limits, area_codes)) as pool:
                 try:
                     parts.append(pool.submit(check_files, [item]).result())
                 except Exception as e:
@@ -777,14 +800,15 @@ def consolidate(
         if progress:
             progress(done[0], total)
 
+    area_codes = _area_codes(items, root, config)
     workers = min(jobs or os.cpu_count() or 1, len(items))
     batches = _batches(items, max(workers, 1))
     if workers > 1 and len(batches) > 1:
-        batches_done = _read_batches(batches, workers, registers, reference_year, limits, advance)
+        batches_done = _read_batches(batches, workers, registers, reference_year, limits, advance, area_codes)
     else:
         batches_done = []
         for batch in batches:
-            batches_done.append(check_files(batch, registers, reference_year, limits))
+            batches_done.append(check_files(batch, registers, reference_year, limits, area_codes))
             advance(len(batch))
     read = {entry.display: entry for b in batches_done for entry in b.files}
     entries = [read[p.display] if p.problem is None else _problem_entry(p) for p in inputs]

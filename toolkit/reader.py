@@ -20,7 +20,7 @@ import olefile
 import pandas as pd
 import python_calamine as calamine
 
-from .coerce import Parsed, as_text, parse_text_column, re2
+from .coerce import Parsed, as_text, parse_text_column, re2, with_area_code
 from .definitions import NOT_APPLICABLE, Register
 from .files import is_temporary_name
 from .headers import HeaderMatch, Merges, column_letter, find_header, header_key, header_lookup  # noqa: F401
@@ -441,7 +441,7 @@ def scan_workbook(path: Path | str, registers: dict[str, Register], data: bytes 
 
 def read_workbook(
     path: Path | str, registers: dict[str, Register], reference_year: int | None = None,
-    display_path: str | None = None,
+    display_path: str | None = None, area_code: str = "",
 ) -> WorkbookRead:
     """Read every register sheet of one workbook. Never raises for a bad file: the result says why."""
     scan = scan_workbook(path, registers)
@@ -454,8 +454,21 @@ def read_workbook(
                            formula_columns=s.formula_columns)
         sheet.detected_by, sheet.store_code, sheet.store_name = s.detected_by, s.store_code, s.store_name
         sheet.why = s.why
+        if area_code:
+            assume_area_codes(sheet, pd.Series(area_code, index=sheet.data.index, dtype="str"))
         result.sheets.append(sheet)
     return result
+
+
+def assume_area_codes(sheet: SheetRead, codes: pd.Series) -> None:
+    """Local landlines of the sheet's phone fields read with their row's area code (``codes``, aligned with
+    the rows, '' where none is known), each marked as read by an assumption."""
+    for f in sheet.register.fields:
+        if f.type == "phone" and f.key in sheet.columns:
+            values, assumed = with_area_code(sheet.data[f.key], codes)
+            if assumed.any():
+                sheet.data[f.key] = values
+                sheet.guessed[f.key] = sheet.guessed[f.key] | assumed
 
 
 def fill_merged_down(rows: list[list], merges: Merges, start: int) -> list[str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .coerce import show_values
+from .coerce import LOCAL_LANDLINE, show_values
 from .conditions import condition_mask
 from .definitions import KEY_DATE_FORMATS, Rule
 from .describe import condition_text, requirement_text
@@ -202,9 +202,20 @@ def _check_fields(c: _Collector) -> None:
                 c.add(guessed, f.key, "assumed-value", "warning", t + " 未写年份，已按 " + shown + " 读取，请核对",
                       t + " has no year; read as " + shown + ", please check")
             else:
-                c.add(guessed, f.key, "assumed-value", "warning",
+                coded = guessed & (f.type == "phone") & data.astype("str").str.contains("-", regex=False).fillna(False) \
+                    & text.str.replace(r"[\s\-]", "", regex=True).str.fullmatch(LOCAL_LANDLINE).fillna(False)
+                c.add(coded, f.key, "assumed-value", "warning",
+                      t + " 座机未写区号，已按本店区号读作 " + shown + "，请核对",
+                      t + " is a landline without its area code; read with the store's as " + shown + ", please check")
+                c.add(guessed & ~coded, f.key, "assumed-value", "warning",
                       t + " 已按 " + shown + " 读取（Excel 把号码存成数字时会去掉开头的0），请核对",
                       t + " read as " + shown + " (Excel drops the leading 0 of numbers), please check")
+        if f.type == "phone":
+            local = ~sheet.guessed[f.key] & data.astype("str").str.fullmatch(LOCAL_LANDLINE).fillna(False).astype(bool)
+            c.add(local, f.key, "constraint-error", "warning",
+                  text[local] + " 座机缺区号（请写成 0759-2345678 的样子，或在 taizhang.toml 设 area_code）",
+                  text[local] + " is a landline without its area code (write 0759-2345678, or set area_code in "
+                  "taizhang.toml)")
         if f.min is not None or f.max is not None:
             low = f.min if f.min is not None else float("-inf")
             high = f.max if f.max is not None else float("inf")
