@@ -172,3 +172,53 @@ def test_a_local_landline_is_a_warning_and_read_with_the_stores_area_code_when_h
     report = _validate(str(tmp_path / "in" / "002_广州店" / "投诉.xlsx"))
     (finding,) = [f for f in report["findings"] if f["field"] == "phone"]
     assert finding["severity"] == "warning" and "座机缺区号" in finding["message_zh"]
+
+
+HQ_DEFINITION = """
+id: branch_complaints
+name_zh: 分公司客诉台账
+name_en: Branch complaints
+key: complaint_no
+store: branch
+date: received_date
+fields:
+  - {key: complaint_no, label_zh: 编号, label_en: No., type: text, required: true}
+  - {key: branch, label_zh: 分公司, label_en: Branch, type: text}
+  - {key: received_date, label_zh: 投诉日期, label_en: Received, type: date, required: true}
+  - {key: description, label_zh: 问题描述, label_en: Description, type: text, required: true}
+"""
+
+
+def test_a_head_office_register_files_each_row_under_the_branch_its_column_names(tmp_path):
+    (tmp_path / "defs").mkdir()
+    (tmp_path / "defs" / "branch_complaints.yaml").write_text(HQ_DEFINITION, encoding="utf-8")
+    config = tmp_path / "taizhang.toml"
+    config.write_text('[company]\ndefinitions = ["defs"]\n\n[[stores]]\ncode = "001"\nname = "华南分公司"\n\n'
+                      '[[stores]]\ncode = "002"\nname = "华东分公司"\n', encoding="utf-8")
+    (tmp_path / "in").mkdir()
+    write_workbook(tmp_path / "in" / "总部客诉台账.xlsx", {"客诉": [
+        ["编号", "分公司", "投诉日期", "问题描述"],
+        ["K1", "华南分公司", "2026-10-02", "包装破损"], ["K2", "002", "2026-10-03", "物流慢"],
+        ["K3", "华南分公司", "2026-10-04", "少发一件"], ["K4", "西北分公司", "2026-10-05", "错发"],
+        ["K5", None, "2026-10-06", "发票"]]})
+    run = consolidate(tmp_path / "in", tmp_path / "out.xlsx", "--config", str(config))
+    line = run.line("总部客诉台账.xlsx")
+    assert line["status"] == "ok" and line["registers"] == ["branch_complaints"]
+    assert (line["rows_read"], line["rows_accepted"], line["rows_rejected"]) == (5, 3, 2)
+    book = calamine.CalamineWorkbook.from_path(str(tmp_path / "out.xlsx"))
+    rows = book.get_sheet_by_name("分公司客诉台账").to_python()
+    stores = sorted((r[rows[0].index("编号")], r[rows[0].index("门店编号")]) for r in rows[1:] if r[0])
+    assert stores == [("K1", "001"), ("K2", "002"), ("K3", "001")]
+    problems = [" ".join(map(str, r)) for r in book.get_sheet_by_name("问题数据").to_python()]
+    assert any("西北分公司" in p and "不是 taizhang.toml 中的门店" in p for p in problems)
+    assert any("门店为空" in p for p in problems)
+
+
+def test_a_register_head_office_keeps_without_a_store_folder_is_filed_under_store_option(tmp_path):
+    (tmp_path / "in").mkdir()
+    write_workbook(tmp_path / "in" / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER, complaint()]})
+    run = consolidate(tmp_path / "in", tmp_path / "out.xlsx")
+    assert run.line("投诉.xlsx")["status"] == "unusable" and "无法确定门店" in run.line("投诉.xlsx")["message"]
+    run = consolidate(tmp_path / "in", tmp_path / "out.xlsx", "--store", "000:总部")
+    line = run.line("投诉.xlsx")
+    assert (line["status"], line["store_code"], line["store_name"], line["rows_accepted"]) == ("ok", "000", "总部", 1)

@@ -27,6 +27,7 @@ class Context:
         self._registers: dict[str, Register] | None = None
         self._config: Config | None = None
         self.only: str | None = None  # --register: the run reads every sheet as this one register
+        self.default_store: tuple[str, str] | None = None  # --store: the store of files that name none
 
     @property
     def config(self) -> Config:
@@ -36,6 +37,10 @@ class Context:
                 self._config = find_config(self.config_path)
             except ConfigError as e:
                 raise click.ClickException(f"配置有误 / configuration error: {e}") from None
+            if self.default_store is not None:
+                code, name = self.default_store
+                known = self._config.stores.get(code)
+                self._config.default_store = (code, name or (known.name if known else code))
         return self._config
 
     @property
@@ -232,6 +237,19 @@ def _config_option(f):
                         help="配置文件 taizhang.toml / the configuration file.")(f)
 
 
+def _store_option(f):
+    """``--store CODE[:NAME]``: files whose store cannot be told (no ``<code>_<name>`` folder, no template
+    metadata, no paths in taizhang.toml) belong to this store: a register head office keeps itself."""
+    def remember(ctx: click.Context, _param, value: str | None) -> None:
+        if value is not None:
+            code, _, name = value.partition(":")
+            if not code.strip():
+                raise click.BadParameter("应为 编号[:店名]，如 000:总部 / expected CODE[:NAME], e.g. 000:总部")
+            ctx.find_object(Context).default_store = (code.strip(), name.strip())
+    return click.option("--store", "default_store", metavar="CODE[:NAME]", expose_value=False, callback=remember,
+                        help="不属于任何门店文件夹的文件记入此门店 / files with no store folder belong to this store.")(f)
+
+
 def _as_of(value: str | None) -> dt.date:
     if not value:
         return dt.date.today()
@@ -344,6 +362,7 @@ def _report_export(ctx: Context, run, register_ids: list[str] | None, database: 
 
 @main.command("consolidate")
 @_register_option
+@_store_option
 @click.argument("input_dir", required=False, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="汇总工作簿，默认 台账汇总_<月份>.xlsx / the summary workbook.")
@@ -430,6 +449,7 @@ def print_manifest_lines(result, console: Console) -> None:
 
 @main.command("overdue")
 @_register_option
+@_store_option
 @click.argument("input_dir", required=False, type=click.Path(path_type=Path))
 @click.option("--as-of", "as_of", default=None, help="按此日期计算，默认今天 / as of this date (YYYY-MM-DD).")
 @click.option("--split-by", type=click.Choice(["store", "owner"]), default=None,
@@ -480,6 +500,7 @@ def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_b
 
 @main.command("export")
 @_register_option
+@_store_option
 @click.argument("input_dir", required=False, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="写出文件的文件夹 / folder for the exported files.")
@@ -520,6 +541,7 @@ def export_cmd(ctx: Context, input_dir: Path | None, out_dir: Path, formats: str
 
 @main.command("email")
 @_register_option
+@_store_option
 @click.argument("input_dir", required=False, type=click.Path(path_type=Path))
 @click.option("--month", default=None, help="统计月份 YYYY-MM，默认截止日期的上一个月 / the month reported on.")
 @click.option("--as-of", "as_of", default=None, help="逾期按此日期计算，默认今天 / overdue as of this date.")

@@ -56,6 +56,16 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     not_applicable: tuple[str, ...] | None = None  # [reading] not_applicable: "/", 无 … for every register
     area_code: str = ""  # [reading] area_code: the company's area code for landlines typed without one
+    default_store: tuple[str, str] | None = None  # --store: files whose store cannot be told belong to it
+
+    def store_named(self, value: str) -> Store | None:
+        """The store a register's store column names: by its code, its name, or "code name" (001 朝阳店)."""
+        text = " ".join(str(value).split())
+        for store in self.stores.values():
+            if text in (store.code, store.name, f"{store.code} {store.name}", f"{store.code}{store.name}",
+                        f"{store.code}_{store.name}"):
+                return store
+        return None
 
     def store_for_path(self, relative: str) -> Store | None:
         """The store whose ``paths`` globs match a file's path relative to the input folder."""

@@ -517,6 +517,38 @@ def _folder_store(entry: FileEntry, root: Path) -> tuple[str, str] | None:
     return None
 
 
+def _stores_of_rows(records: pd.DataFrame, register: Register, config: Config
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A head-office register's rows filed under the store their ``store`` column names: a store of
+    taizhang.toml by code or name, or (with no stores configured) the value itself. An empty cell keeps the
+    file's store. Rows naming no known store, or none at all, are rejected with a finding each.
+    Returns the records kept, the rows taken out (with ``_shown``, their key) and their findings."""
+    field = register.field(register.store)
+    values = records[register.store].astype("str").fillna("").str.strip()
+    names = values.unique()
+    known = {v: config.store_named(v) for v in names if v} if config.stores else {}
+    code = values.map(lambda v: (known[v].code if known.get(v) else "") if config.stores else v).astype("str")
+    name = values.map(lambda v: (known[v].name if known.get(v) else "") if config.stores else v).astype("str")
+    code = code.where(values != "", records["store_code"].fillna("").astype("str"))
+    name = name.where(values != "", records["store_name"].fillna("").astype("str"))
+    bad = (code == "").to_numpy()
+    kept = records[~bad].assign(store_code=code[~bad].to_numpy(), store_name=name[~bad].to_numpy())
+    unknown = records[bad].assign(_shown=key_text(records[bad], register).to_numpy())
+    shown = values[bad]
+    empty = (shown == "").to_numpy()
+    zh = np.where(empty, "门店为空，且文件不属于任何门店", "「" + shown + "」不是 taizhang.toml 中的门店（按编号或店名）")
+    en = np.where(empty, "no store named, and the file belongs to no store",
+                  shown + " is not a store of taizhang.toml (by code or name)")
+    rows = unknown["source_row"].astype(str)
+    found = pd.DataFrame({
+        "file": unknown["source_file"].to_numpy(), "sheet": unknown["source_sheet"].to_numpy(),
+        "row": unknown["source_row"].to_numpy(dtype="int64"), "column": "", "field": register.store,
+        "value": shown.to_numpy(), "code": "constraint-error", "severity": "error",
+        "message_zh": ("第" + rows + f"行「{field.label_zh}」: " + zh).to_numpy(),
+        "message_en": ("Row " + rows + f", {field.label_en}: " + en).to_numpy()})
+    return kept, unknown, found
+
+
 def _area_codes(items: list[tuple[Path, str]], root: Path, config: Config) -> dict[str, str]:
     """Each file's telephone area code, known before reading: its store's (by the configuration's paths or
     its ``<code>_<name>`` folder), else the company's; files without one are left out."""
@@ -531,8 +563,10 @@ def _area_codes(items: list[tuple[Path, str]], root: Path, config: Config) -> di
     return codes
 
 
-def _resolve_store(entry: FileEntry, root: Path, config: Config) -> None:
-    """The configuration's paths, else a ``<code>_<name>`` parent folder, else the template's metadata.
+def _resolve_store(entry: FileEntry, root: Path, config: Config, store_fields: dict[str, str | None]) -> None:
+    """The configuration's paths, else a ``<code>_<name>`` parent folder, else the template's metadata,
+    else the run's ``--store``. A file of registers whose rows name their store (``store:`` in the
+    definition) needs none of these.
 
     Head office files a submission under the store that sent it: a store that filled a copy of another
     store's template carries that store's code in the metadata, so the folder wins, and the conflict is
@@ -547,6 +581,9 @@ def _resolve_store(entry: FileEntry, root: Path, config: Config) -> None:
         source = "folder"
     elif meta_code:
         code, name = meta_code, meta_name
+    elif config.default_store is not None:
+        code, name = config.default_store
+        source = "--store"
     if code and meta_code and str(meta_code) != str(code):
         where_zh = "taizhang.toml 的 paths" if source == "taizhang.toml" else "所在文件夹"
         where_en = "the paths in taizhang.toml" if source == "taizhang.toml" else "its folder"
@@ -554,6 +591,8 @@ def _resolve_store(entry: FileEntry, root: Path, config: Config) -> None:
             f"门店不一致：模板信息写的是 {meta_code} {meta_name or ''}，{where_zh}为 {code} {name or ''}，按 {code} 记入 / "
             f"store conflict: the template metadata says {meta_code} {meta_name or ''}, {where_en} says {code}; "
             f"filed under {code}")
+    if not code and entry.registers and all(store_fields.get(r) for r in entry.registers):
+        return  # a head-office register: each row names its store
     if not code:
         entry.status = "unusable"
         entry.message_zh = ("无法确定门店：文件中没有模板信息，文件夹名也不是「编号_店名」形式；"
@@ -815,7 +854,7 @@ def consolidate(
     _mark_duplicates(entries)
     for entry in entries:
         if entry.status == "ok":
-            _resolve_store(entry, root, config)
+            _resolve_store(entry, root, config, {reg_id: r.store for reg_id, r in registers.items()})
     by_display = {e.display: e for e in entries}
     usable = [e for e in entries if e.status == "ok" or (e.status == "unusable" and e.sheets)]
     order, same_time = _newer_order(usable)
@@ -837,6 +876,13 @@ def consolidate(
         if not rejected.empty:
             rejected_frames.append(rejected)
         current = _with_store(accepted[(of_file == "ok").to_numpy()], by_display)
+        if register.store:
+            current, unknown, found = _stores_of_rows(current, register, config)
+            if not unknown.empty:
+                extra_findings.append(found)
+                _move_to_rejected(unknown, by_display)
+                rejected_frames.append(_rejected_frame(unknown, reg_id, register, found["message_zh"].to_numpy(),
+                                                       found["message_en"].to_numpy()))
         current, repeats = _repeats_in_file(current, register, sheet_order)
         if not repeats.empty:
             found = _repeat_findings(repeats, register)

@@ -191,6 +191,7 @@ class Register:
     owner: str | None = None  # the field naming who is responsible for a record
     customer: str | None = None  # the field naming the customer a record is about
     date: str | None = None  # the record's own date: months, "new this month"
+    store: str | None = None  # a head-office register: the field naming the store each row belongs to
     open: dict[str, Any] | None = None  # condition under which a record is still open
     figures: tuple[Measure, ...] = ()  # key figures for the overview
     summaries: tuple[Summary, ...] = ()
@@ -300,7 +301,7 @@ class _Checker:
     """Turns one parsed YAML document into a Register, raising DefinitionError at the first problem."""
 
     REGISTER_KEYS = {"id", "name_zh", "name_en", "version", "key", "aliases", "fields", "rules", "deadlines",
-                     "owner", "customer", "date", "open", "figures", "summaries", "not_applicable"}
+                     "owner", "customer", "date", "open", "figures", "summaries", "not_applicable", "store"}
     MEASURE_KEYS = {"name_zh", "name_en", "where", "format", *MEASURE_OPS, "of", "from", "to", "limit", "deadline"}
     SUMMARY_KEYS = {"id", "title_zh", "title_en", "by", "values", "across", "where", "in_month", "chart"}
     FIELD_KEYS = {"key", "label_zh", "label_en", "type", "required", "aliases", "options", "min", "max",
@@ -387,7 +388,7 @@ class _Checker:
             version=version, key=key_fields, fields=fields, rules=rules, deadlines=deadlines,
             aliases=self.names(doc, "aliases", "register"), source=str(self.path),
             owner=self.field_role(doc, "owner", keys), customer=self.field_role(doc, "customer", keys),
-            date=self.field_role(doc, "date", keys),
+            date=self.field_role(doc, "date", keys), store=self.field_role(doc, "store", keys),
             open=self.condition(doc["open"], "open", keys) if "open" in doc else None,
             figures=figures, summaries=summaries,
             not_applicable=self.names(doc, "not_applicable", "register") if "not_applicable" in doc else None,
