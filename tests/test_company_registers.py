@@ -222,3 +222,33 @@ def test_a_register_head_office_keeps_without_a_store_folder_is_filed_under_stor
     run = consolidate(tmp_path / "in", tmp_path / "out.xlsx", "--store", "000:总部")
     line = run.line("投诉.xlsx")
     assert (line["status"], line["store_code"], line["store_name"], line["rows_accepted"]) == ("ok", "000", "总部", 1)
+
+
+def test_a_corrected_annotated_copy_sent_back_replaces_its_original(tmp_path):
+    """The store checks its workbook, gets 投诉_校验结果.xlsx, fixes the red cell and deletes a row it had
+    typed twice, and sends the copy back beside the original."""
+    import openpyxl
+
+    store = tmp_path / "in" / "001_朝阳店"
+    store.mkdir(parents=True)
+    original = write_workbook(store / "投诉.xlsx", {"投诉": [
+        COMPLAINT_HEADER, complaint("2611001", phone="12345"), complaint("2611002"), complaint("2611003")]})
+    done = subprocess.run([sys.executable, "-m", "toolkit.cli", "validate", str(original), "--annotate"], cwd=ROOT,
+                          capture_output=True, timeout=300)
+    copy = store / "投诉_校验结果.xlsx"
+    assert done.returncode == 1 and copy.exists()
+    before = _validate(str(copy))  # the copy is checked as the store's workbook, not skipped
+    assert before["files"][0]["status"] == "ok"
+    assert [f["row"] for f in before["findings"] if f["field"] == "phone" and f["severity"] == "error"] == [2]
+    book = openpyxl.load_workbook(copy)
+    sheet = book["投诉"]
+    sheet["H2"] = "13800138000"
+    sheet.delete_rows(4)  # 2611003 was typed by mistake
+    book.save(copy)
+    report = _validate(str(copy))
+    assert [f for f in report["findings"] if f["severity"] == "error"] == []
+    run = consolidate(tmp_path / "in", tmp_path / "out.xlsx")
+    assert run.line("001_朝阳店/投诉_校验结果.xlsx")["rows_accepted"] == 2
+    line = run.line("001_朝阳店/投诉.xlsx")
+    assert line["status"] == "ignored" and "已由较新的 001_朝阳店/投诉_校验结果.xlsx 整体取代" in line["message"]
+    assert run.accepted_by_store() == {"001": 2}

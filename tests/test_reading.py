@@ -160,13 +160,17 @@ def test_files_that_are_not_workbooks_get_a_reason(tmp_path, registers, name, co
     assert book.status == "unusable" and expected in book.message_zh and book.message_en
 
 
-def test_excel_lock_files_and_our_own_annotated_copies_are_ignored(tmp_path, registers):
+def test_excel_lock_files_are_ignored_and_an_annotated_copy_is_read_without_its_results_sheet(tmp_path, registers):
     write_workbook(tmp_path / "a.xlsx", {"Sheet1": [COMPLAINT_HEADER, complaint()]})
     (tmp_path / "~$a.xlsx").write_bytes(b"lock")
-    write_workbook(tmp_path / "a_校验结果.xlsx", {"Sheet1": [COMPLAINT_HEADER, complaint()]})
+    write_workbook(tmp_path / "a_校验结果.xlsx", {
+        "校验结果": [["工作表", "行", "列", "字段", "级别", "问题"], ["Sheet1", 2, "N", "resolved_date", "错误", "…"]],
+        "Sheet1": [COMPLAINT_HEADER, complaint()]})
     result = check_paths([tmp_path], registers)
     assert {w.path.name: w.status for w in result.workbooks} == {
-        "a.xlsx": "ok", "a_校验结果.xlsx": "ignored", "~$a.xlsx": "ignored"}
+        "a.xlsx": "ok", "a_校验结果.xlsx": "ok", "~$a.xlsx": "ignored"}
+    copy = next(w for w in result.workbooks if w.path.name == "a_校验结果.xlsx")
+    assert [s.sheet for s in copy.sheets] == ["Sheet1"] and copy.unrecognised[0][0] == "校验结果"
 
 
 def test_a_sheet_with_nothing_like_a_register_makes_the_file_unusable(tmp_path, registers):

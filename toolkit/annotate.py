@@ -18,9 +18,9 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .check import summary_zh
 from .files import atomic_path
-from .reader import ANNOTATED_SUFFIX, WorkbookRead
+from .reader import ANNOTATED_SUFFIX, ANNOTATION_SHEET, WorkbookRead
 
-RESULT_SHEET = "校验结果"
+RESULT_SHEET = ANNOTATION_SHEET
 FILL_COLOURS = {"error": "FFC7CE", "warning": "FFEB9C"}  # a bad cell's fill, by the worst finding on it
 FILLS = {severity: PatternFill("solid", fgColor=colour) for severity, colour in FILL_COLOURS.items()}
 SEVERITY_ZH = {"error": "错误", "warning": "警告"}

@@ -36,6 +36,7 @@ from .definitions import Register
 from .inputs import InputPath, shown, walk_inputs
 from .limits import DEFAULT_LIMITS, Limits
 from .reader import (
+    ANNOTATED_SUFFIX,
     HeaderMatch,
     SheetRead,
     SheetScan,
@@ -621,6 +622,25 @@ def _mark_duplicates(entries: list[FileEntry]) -> None:
             entry.rows_read = 0
 
 
+def _supersede_originals(entries: list[FileEntry]) -> None:
+    """A corrected annotated copy (X_校验结果.xlsx) sent beside its original (X.xlsx) is the newer version of
+    it, as a whole: rows the clerk deleted in the copy must not survive from the original. The original is
+    set aside, said on its line; unless it was saved after the copy, then the copy is (and that is said)."""
+    by_name = {(e.path.parent, e.path.stem): e for e in entries if e.status in ("ok", "unusable")}
+    for copy in entries:
+        if copy.status not in ("ok", "unusable") or not copy.path.stem.endswith(ANNOTATED_SUFFIX):
+            continue
+        original = by_name.get((copy.path.parent, copy.path.stem[:-len(ANNOTATED_SUFFIX)]))
+        if original is None:
+            continue
+        newer, older = (copy, original) if copy.modified >= original.modified - TIE_SECONDS else (original, copy)
+        older.status = "ignored"
+        older.message_zh = f"已由较新的 {newer.display} 整体取代，未计入"
+        older.message_en = f"replaced as a whole by the newer {newer.display}; not counted"
+        older.rows_accepted = older.rows_rejected = older.rows_read = older.rows_skipped = 0
+        older.skipped.clear()
+
+
 def _register_rows(batches: list[BatchResult], register: Register) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every accepted and every rejected row of one register, from all batches (one concat each)."""
     parts = [r for b in batches for r in b.sheets if r.register == register.id]
@@ -852,6 +872,7 @@ def consolidate(
     read = {entry.display: entry for b in batches_done for entry in b.files}
     entries = [read[p.display] if p.problem is None else _problem_entry(p) for p in inputs]
     _mark_duplicates(entries)
+    _supersede_originals(entries)
     for entry in entries:
         if entry.status == "ok":
             _resolve_store(entry, root, config, {reg_id: r.store for reg_id, r in registers.items()})
@@ -909,7 +930,7 @@ def consolidate(
                                     kind="stable").reset_index(drop=True)
     frames = [b.findings for b in batches_done] + extra_findings
     findings = pd.concat(frames, ignore_index=True) if frames else empty_findings()
-    findings = findings[_of_file(findings["file"], by_display, "status") != "duplicate"]
+    findings = findings[~_of_file(findings["file"], by_display, "status").isin(["duplicate", "ignored"])]
     files = findings["file"].astype("string")
     findings = findings.assign(store_code=_of_file(files, by_display, "store_code"),
                                store_name=_of_file(files, by_display, "store_name"))

@@ -32,7 +32,8 @@ from .survey import survey_workbook
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xlsb", ".xls", ".ods")
 WPS_SUFFIXES = (".et", ".ett")
-ANNOTATED_SUFFIX = "_校验结果"
+ANNOTATED_SUFFIX = "_校验结果"  # an annotated copy: read as the store's workbook (a clerk corrects and sends it)
+ANNOTATION_SHEET = "校验结果"  # the check results written into a copy or by the workbook's button: not a register
 
 _FOOTER_RE = re.compile(
     r"^\s*(制表|填表|填报|审核|审批|复核|批准|核准|签字|签名|确认|负责人|店长|经理|主管|日期|时间|注|说明|备注)"
@@ -285,8 +286,9 @@ RESAVE_WPS = ("请用 WPS/Excel 另存为 .xlsx 后重新提交", "save it as .x
 
 
 def is_ignored(path: Path) -> bool:
-    """Lock files, temporaries, and the toolkit's own annotated copies are never inputs."""
-    return is_temporary_name(path.name) or path.stem.endswith(ANNOTATED_SUFFIX)
+    """Lock files and temporaries are never inputs. (An annotated copy is: the clerk corrects the cells
+    marked in it and sends it back.)"""
+    return is_temporary_name(path.name)
 
 
 def read_bytes(path: Path, limits: Limits) -> bytes | tuple[str, str]:
@@ -396,6 +398,11 @@ def scan_workbook(path: Path | str, registers: dict[str, Register], data: bytes 
                                 "a summary or list produced by this toolkit; ignored", metadata=meta)
         for name, info in with_sheets.items():
             if name in (METADATA_SHEET, LISTS_SHEET) or str(info.typ) != str(calamine.SheetTypeEnum.WorkSheet):
+                continue
+            if name == ANNOTATION_SHEET:
+                result.other_sheets.append(name)
+                result.unrecognised.append((name, "本工具写的校验结果，不是登记表，未读取",
+                                            "the check results this toolkit wrote; not a register, not read"))
                 continue
             if meta.registers and name not in meta.registers:
                 result.other_sheets.append(name)  # a template's own instructions sheet
