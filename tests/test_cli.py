@@ -85,10 +85,12 @@ def test_annotate_writes_a_marked_copy_beside_the_source_and_leaves_the_source_a
     assert "2 个错误" in results["A1"].value
     links = {row[0].hyperlink.location for row in results.iter_rows(min_row=3) if row[0].hyperlink}
     assert {"'投诉'!N3", "'投诉'!H4"} <= links
-    # the annotated copy is an output, never an input of the next run
+    # the annotated copy is read like the store's workbook (a clerk corrects it and sends it back),
+    # its 校验结果 sheet left out
     again = CliRunner().invoke(main, ["validate", str(tmp_path), "--json"])
-    statuses = {f["path"]: f["status"] for f in json.loads(again.stdout)["files"]}
-    assert statuses[str(copy)] == "ignored"
+    lines = {f["path"]: f for f in json.loads(again.stdout)["files"]}
+    assert lines[str(copy)]["status"] == "ok"
+    assert [s["sheet"] for s in lines[str(copy)]["sheets"] if s["register"]] == ["投诉"]
 
 
 def test_an_old_xls_gets_an_annotated_xlsx_copy(tmp_path):

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 import python_calamine as calamine
 
 from tests.company_registers import complaint_register, customer_export, duty_roster, follow_up_register
 from tests.conftest import COMPLAINT_HEADER, complaint, write_workbook
 from tests.torture import ROOT, consolidate
 from toolkit.check import check_paths
+from toolkit.definitions import load_definition
 
 
 def _validate(*args: str) -> dict:
@@ -252,3 +255,81 @@ def test_a_corrected_annotated_copy_sent_back_replaces_its_original(tmp_path):
     line = run.line("001_朝阳店/投诉.xlsx")
     assert line["status"] == "ignored" and "已由较新的 001_朝阳店/投诉_校验结果.xlsx 整体取代" in line["message"]
     assert run.accepted_by_store() == {"001": 2}
+
+
+# --- adopting a company's own register: definitions infer ----------------------------------------------
+def _infer(workbook, out_dir) -> Path:
+    done = subprocess.run([sys.executable, "-m", "toolkit.cli", "definitions", "infer", str(workbook), "-o", str(out_dir)],
+                          cwd=ROOT, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    (draft,) = out_dir.glob("*.yaml")
+    return draft
+
+
+def _validate_with(definitions, workbook) -> dict:
+    done = subprocess.run([sys.executable, "-m", "toolkit.cli", "--definitions", str(definitions), "validate",
+                           str(workbook), "--json"], cwd=ROOT, capture_output=True, timeout=300)
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("build", [complaint_register, customer_export, duty_roster, follow_up_register],
+                         ids=["wps-complaints", "erp-customers", "duty-roster", "follow-up"])
+def test_a_drafted_definition_loads_and_validate_with_it_reports_only_the_planted_mistakes(tmp_path, build):
+    built = build(tmp_path / "register.xlsx")
+    draft = _infer(built.path, tmp_path / "defs")
+    register = load_definition(draft)  # loads as it is
+    report = _validate_with(tmp_path / "defs", built.path)
+    (line,) = report["files"]
+    assert line["registers"] == [register.id]  # the company's own definition explains it best
+    errors = {(f["row"], next(fl.label_zh for fl in register.fields if fl.key == f["field"]))
+              for f in report["findings"] if f["severity"] == "error"}
+    assert errors == set(built.mistakes.items())
+    assert sum(s["rows_read"] for s in line["sheets"] if s["register"]) == built.real_rows
+
+
+def test_a_draft_says_what_each_guess_rests_on(tmp_path):
+    built = complaint_register(tmp_path / "海外客诉.xlsx")
+    text = _infer(built.path, tmp_path / "defs").read_text(encoding="utf-8")
+    register = load_definition(next((tmp_path / "defs").glob("*.yaml")))
+    fields = {f.label_zh: f for f in register.fields}
+    assert register.key == ("record_no",) and register.date == "complaint_date"
+    assert fields["投诉日期"].type == "date" and fields["投诉日期"].required
+    assert fields["实际完成日期"].type == "date" and not fields["实际完成日期"].required  # "/" while open
+    assert fields["赔偿金额"].type == "decimal"
+    assert fields["结案状态"].option_values == ["已结案", "跟进中", "待处理"]  # the dropdown's own order
+    assert fields["跟进人"].type == "text"  # people are never a fixed list
+    assert not fields["应结案日期"].required and "公式列" in text
+    assert "预编号空行 30 行" in text and "选项取自下拉列表" in text and "# store: branch" in text
+
+
+def test_dropdowns_written_as_x14_lists_as_wps_saves_them_give_the_options(tmp_path):
+    """WPS (and Excel for lists on another sheet) write dropdowns in the x14 extension, not as
+    <dataValidation> of the sheet itself."""
+    import re
+    import zipfile
+
+    built = complaint_register(tmp_path / "海外客诉.xlsx")
+    with zipfile.ZipFile(built.path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    xml = members["xl/worksheets/sheet1.xml"]
+    xml = re.sub(rb"<dataValidations.*?</dataValidations>", b"", xml, flags=re.S)
+    ext = (b'<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '
+           b'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"><x14:dataValidations '
+           b'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main" count="1"><x14:dataValidation '
+           b'type="list" allowBlank="1"><x14:formula1><xm:f>"' + "已结案,跟进中,待处理,已撤诉".encode() +
+           b'"</xm:f></x14:formula1><xm:sqref>M3:M71</xm:sqref></x14:dataValidation></x14:dataValidations></ext>'
+           b"</extLst>")
+    members["xl/worksheets/sheet1.xml"] = xml.replace(b"</worksheet>", ext + b"</worksheet>")
+    with zipfile.ZipFile(built.path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    _infer(built.path, tmp_path / "defs")
+    register = load_definition(next((tmp_path / "defs").glob("*.yaml")))
+    assert next(f for f in register.fields if f.label_zh == "结案状态").option_values == ["已结案", "跟进中", "待处理", "已撤诉"]
+
+
+def test_infer_on_a_file_that_is_not_a_workbook_says_so_without_a_traceback(tmp_path):
+    (tmp_path / "坏.xlsx").write_bytes(b"not a workbook")
+    done = subprocess.run([sys.executable, "-m", "toolkit.cli", "definitions", "infer", str(tmp_path / "坏.xlsx")],
+                          cwd=ROOT, capture_output=True, timeout=300)
+    assert done.returncode == 1 and b"Traceback" not in done.stderr and "已损坏".encode() in done.stderr

@@ -148,6 +148,43 @@ def registers_show(ctx: Context, register_id: str) -> None:
             console.print(f"  {d.id}: {zh}\n        {en}")
 
 
+@main.group("definitions")
+def definitions_cmd() -> None:
+    """Draft register definitions from the registers a company already keeps."""
+
+
+@definitions_cmd.command("infer")
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--sheet", default=None, help="工作表名，默认第一个有数据的 / the sheet (default: the first with data).")
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="写入此文件夹的 <id>.yaml；不给则打印 / write <id>.yaml into this folder (default: print it).")
+@click.option("--year", "reference_year", type=int, default=None,
+              help="没写年份的日期按此年份读 / the year for dates typed without one.")
+def definitions_infer(workbook: Path, sheet: str | None, out_dir: Path | None, reference_year: int | None) -> None:
+    """Write a draft definition (YAML, every guess commented) for the register in WORKBOOK."""
+    from .files import atomic_path
+    from .infer import InferError, infer_definition
+
+    try:
+        draft = infer_definition(workbook, sheet, reference_year or dt.date.today().year)
+    except InferError as e:
+        raise click.ClickException(f"{workbook}: {e.zh} / {e.en}") from None
+    except Exception as e:  # any other surprise in someone else's workbook: said, never a traceback
+        raise click.ClickException(f"{workbook}: 无法从此工作簿生成定义（{type(e).__name__}: {e}） / "
+                                   f"cannot draft a definition from this workbook ({type(e).__name__}: {e})") from None
+    if out_dir is None:
+        click.echo(draft.text, nl=False)
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{draft.register_id}.yaml"
+    with atomic_path(target) as tmp:
+        Path(tmp).write_text(draft.text, encoding="utf-8")
+    click.echo(f"草稿定义 / draft definition: {target}（工作表「{draft.sheet}」，表头第{draft.header_row}行，"
+               f"{draft.rows} 行数据，{len(draft.guesses)} 列）")
+    click.echo(f"下一步 / next: taizhang --definitions {out_dir} registers show {draft.register_id}；"
+               f"taizhang --definitions {out_dir} validate {workbook}")
+
+
 @main.group("template")
 def template_cmd() -> None:
     """Excel templates (模板) built from the definitions."""

@@ -1,7 +1,7 @@
 """Which register a sheet holds, when no template metadata says so, and why.
 
-A sheet is weighed against every register: the record key and the record's own date found, how many of its required fields are
-there, how distinctive the matched headers are (投诉日期 belongs to complaints only; 日期 or 备注 to half
+A sheet is weighed against every register: the record key and the record's own date found, the share
+of the register's fields there, how many of its required fields are there, how distinctive the matched headers are (投诉日期 belongs to complaints only; 日期 or 备注 to half
 of them), and whether the sheet's name or title rows (「海外客户投诉台账」) name the register. A sheet is
 assigned only to a register whose key, or most of whose required fields, it has; a sheet that no
 register explains is left out with the nearest registers and what they miss, so that a complaint
@@ -22,6 +22,7 @@ from .headers import HeaderMatch, Merges, find_header, header_key, header_lookup
 TITLE_BONUS = 2.0  # the sheet or its title names the register: worth two distinctive columns
 KEY_BONUS = 1.0  # times how distinctive the key's header is: 投诉编号 says more than 编号
 DATE_BONUS = 1.0  # the record's own date (投诉日期, 建档日期): what a register's rows are dated by
+COVERAGE_WEIGHT = 1.0  # the share of the register's own fields the sheet has: a definition made for it has all
 THEME_WEIGHT = 0.5  # per header or title using one of the register's own words, up to four
 _NAME_SUFFIXES = re.compile(r"(管理台账|登记表|情况登记表|记录表|报告表|资料表|台账|登记|记录|档案表|表)$")
 
@@ -176,8 +177,9 @@ def candidate(rows: list[list], sheet_name: str, register: Register, merges: Mer
     dated = register.date in header.columns if register.date else False
     date_weight = 1.0 / max(owners.get(header_key(header.headers.get(header.columns[register.date], "")), 1), 1) \
         if dated else 0.0
+    coverage = len(header.columns) / len(register.fields)
     score = (weight + (TITLE_BONUS if named else 0.0) + KEY_BONUS * key_weight + DATE_BONUS * date_weight
-             + THEME_WEIGHT * min(themed, 4))
+             + THEME_WEIGHT * min(themed, 4) + COVERAGE_WEIGHT * coverage)
     return Candidate(register, header, score, key_found, found, [k for k in required if k not in found], named)
 
 

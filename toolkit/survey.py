@@ -54,7 +54,7 @@ def column_number(letters: bytes | str) -> int:
     return n
 
 
-def _sheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
+def sheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> zip member of its XML, from the workbook part and its relationships."""
     try:
         book = zf.read("xl/workbook.xml")
@@ -205,7 +205,7 @@ def survey_workbook(data: bytes, limits: Limits) -> Survey:
     budget = [min(limits.max_inflated_bytes, int(limits.max_ratio * len(data)) + 100_000_000)]
     replaced: dict[str, bytes] = {}
     try:
-        for name, member in _sheet_members(zf).items():
+        for name, member in sheet_members(zf).items():
             try:
                 info = zf.getinfo(member)
             except KeyError:
