@@ -536,7 +536,6 @@ def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_b
 
 
 @main.command("export")
-@_register_option
 @_store_option
 @click.argument("input_dir", required=False, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
