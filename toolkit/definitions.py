@@ -636,13 +636,15 @@ def load_definition(path: Path | str) -> Register:
 
 
 def _apply_override(base: Register, doc: dict, path: Path) -> Register:
-    """A company's file with ``override: true`` changes options, labels, aliases, help and deadline limits.
+    """A company's file with ``override: true`` changes a built-in register's fields (every field key but
+    ``key`` and ``type``), its deadlines, its aliases and its not-applicable markers.
 
     It is applied to the built-in definition and the result is checked as a whole, so an override
     cannot produce an inconsistent register.
     """
     checker = _Checker(path)
-    checker.known_keys(doc, {"id", "override", "version", "fields", "deadlines", "aliases"}, "override")
+    checker.known_keys(doc, {"id", "override", "version", "fields", "deadlines", "aliases", "not_applicable"},
+                       "override")
     fields = {f.key: f for f in base.fields}
     for key, changes in (doc.get("fields") or {}).items():
         if key not in fields:
@@ -664,6 +666,8 @@ def _apply_override(base: Register, doc: dict, path: Path) -> Register:
     return replace(base, fields=tuple(fields.values()), deadlines=tuple(deadlines.values()),
                    version=doc.get("version", base.version),
                    aliases=base.aliases + checker.names(doc, "aliases", "override"),
+                   not_applicable=(checker.names(doc, "not_applicable", "override") if "not_applicable" in doc
+                                   else base.not_applicable),
                    source=f"{base.source} + {path}")
 
 

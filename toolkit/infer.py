@@ -60,7 +60,7 @@ WORDS = {
     "来源": "source", "项目": "project", "产品": "product", "服务": "service", "型号": "model", "品牌": "brand",
     "证件": "id", "身份证": "id_card", "号码": "number", "主题": "subject", "详情": "detail", "性别": "gender",
     "年龄": "age", "生日": "birthday", "签字": "signature", "审核": "reviewer", "审批": "approval", "核决": "approval",
-    "所属": "", "的": "", "或": "or", "及": "and", "和": "and", "与": "and", "/": "_",
+    "海外": "overseas", "国内": "domestic", "国外": "overseas", "所属": "", "的": "", "或": "or", "及": "and", "和": "and", "与": "and", "/": "_",
 }
 _SORTED_WORDS = sorted(WORDS, key=len, reverse=True)
 _ID_WORDS = ("编号", "单号", "编码", "代码", "序号", "号码", "No", "ID")
