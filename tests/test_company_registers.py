@@ -333,3 +333,20 @@ def test_infer_on_a_file_that_is_not_a_workbook_says_so_without_a_traceback(tmp_
     done = subprocess.run([sys.executable, "-m", "toolkit.cli", "definitions", "infer", str(tmp_path / "坏.xlsx")],
                           cwd=ROOT, capture_output=True, timeout=300)
     assert done.returncode == 1 and b"Traceback" not in done.stderr and "已损坏".encode() in done.stderr
+
+
+def test_an_erp_customer_export_is_a_customer_file_whose_own_customer_types_are_findings(tmp_path, demo):
+    """客户编码 is the ERP's 客户编号, 手机 its phone; its 客户类型 月结/现金 are not the template's options: every row
+    is read and rejected for it (until the company's definition says 月结/现金), the rest of the demo untouched."""
+    folder, clean = demo
+    built = customer_export(folder / "002_海淀店" / "客户导出.xlsx")
+    run = consolidate(folder, tmp_path / "out.xlsx")
+    line = run.line("002_海淀店/客户导出.xlsx")
+    assert line["registers"] == ["customers"] and line["sheets"][0]["how"] == "headers"
+    assert "客户编号（客户编码）" in line["sheets"][0]["why"]
+    assert (line["rows_read"], line["rows_skipped"], line["rows_accepted"], line["rows_rejected"]) == (
+        built.real_rows, 0, 0, built.real_rows)
+    rows = calamine.CalamineWorkbook.from_path(str(tmp_path / "out.xlsx")).get_sheet_by_name("问题数据").to_python()
+    mine = [" ".join(map(str, r)) for r in rows if "客户导出.xlsx" in " ".join(map(str, r))]
+    assert len(mine) == built.real_rows and all("不在可选项中" in r for r in mine)
+    assert run.accepted_by_store() == clean.accepted_by_store()
