@@ -33,9 +33,8 @@ import yaml
 from .coerce import LOCAL_LANDLINE, parse_text_column, re2
 from .definitions import BUILTIN_DIR, NOT_APPLICABLE, RESERVED_FIELD_KEYS, Field, Register
 from .headers import HEADER_SCAN_ROWS, HeaderMatch, Merges, column_letter, header_key
-from .limits import DEFAULT_LIMITS
-from .reader import ANNOTATION_SHEET, PLACEHOLDER_ROW, fill_merged_down, read_bytes, read_sheet
-from .survey import column_number, sheet_members, survey_workbook
+from .reader import ANNOTATION_SHEET, PLACEHOLDER_ROW, fill_merged_down, open_book, read_sheet
+from .survey import column_number, sheet_members
 
 TYPE_SHARE = 0.9  # a type is guessed when this share of a column's filled cells read as it
 REQUIRED_SHARE = 0.95
@@ -272,16 +271,10 @@ def _draft_register(labels: dict[int, str], reg_id: str, name: str) -> Register:
 def infer_definition(path: Path | str, sheet: str | None = None, reference_year: int = 2026) -> Draft:
     """A draft definition for the register on ``sheet`` of a workbook (else its first sheet with data)."""
     path = Path(path)
-    data = read_bytes(path, DEFAULT_LIMITS)
-    if isinstance(data, tuple):
-        raise InferError(*data)
-    survey = survey_workbook(data, DEFAULT_LIMITS)
-    if survey.refused:
-        raise InferError(*survey.refused)
-    try:
-        book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(survey.data))
-    except Exception as e:  # a damaged file: said, not a traceback
-        raise InferError("文件已损坏或不是有效的Excel工作簿", f"the file is damaged or not a workbook ({e})") from None
+    opened = open_book(path)
+    if isinstance(opened[0], str):
+        raise InferError(*opened)
+    book, survey = opened
     names = [n for n in book.sheet_names if n != ANNOTATION_SHEET and not n.startswith("_")]
     if sheet is not None and sheet not in book.sheet_names:
         raise InferError(f"没有工作表「{sheet}」（有: {'、'.join(book.sheet_names)}）",

@@ -28,7 +28,7 @@ from .inputs import InputPath, os_error_reason, shown, walk_inputs
 from .limits import DEFAULT_LIMITS, Limits
 from .metadata import LISTS_SHEET, METADATA_SHEET, WorkbookMetadata, parse_metadata
 from .recognise import recognise
-from .survey import survey_workbook
+from .survey import Survey, survey_workbook
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xlsb", ".xls", ".ods")
 WPS_SUFFIXES = (".et", ".ett")
@@ -351,6 +351,33 @@ def workbook_kind(path: Path) -> str | None:
     return None
 
 
+def open_book(path: Path, limits: Limits = DEFAULT_LIMITS, data: bytes | None = None
+              ) -> tuple[calamine.CalamineWorkbook, Survey] | tuple[str, str]:
+    """A workbook opened for reading from its bytes (read here when not given), after the look into its
+    zip; or why it cannot be (Chinese, English): unreadable, empty, password-protected, too large when
+    inflated, damaged, a WPS file the reader cannot open."""
+    if data is None:
+        data = read_bytes(path, limits)
+    if isinstance(data, tuple):
+        return data
+    if not data:
+        return ("文件为空（0字节），请重新保存后提交", "the file is empty (0 bytes); save it again and resubmit")
+    if _is_encrypted_ooxml(data):
+        return ENCRYPTED
+    survey = survey_workbook(data, limits)
+    if survey.refused:
+        return survey.refused
+    try:
+        return calamine.CalamineWorkbook.from_filelike(io.BytesIO(survey.data)), survey
+    except calamine.PasswordError:
+        return ENCRYPTED
+    except Exception as e:  # calamine raises several error types for damaged files
+        if workbook_kind(path) == "wps":
+            return (f"无法读取此 WPS 文件，{RESAVE_WPS[0]}", f"this WPS file cannot be read; {RESAVE_WPS[1]}")
+        return ("文件已损坏或不是有效的Excel工作簿，请用Excel另存为 .xlsx 后重新提交",
+                f"the file is damaged or not a valid Excel workbook; re-save it as .xlsx ({type(e).__name__}: {e})")
+
+
 def scan_workbook(path: Path | str, registers: dict[str, Register], data: bytes | None = None,
                   limits: Limits = DEFAULT_LIMITS) -> WorkbookScan:
     """Open one workbook (from ``data``, its bytes, when given) and find its register sheets and their
@@ -367,26 +394,10 @@ def scan_workbook(path: Path | str, registers: dict[str, Register], data: bytes 
     if kind is None:
         return WorkbookScan(path, "ignored", "不是Excel工作簿（.xlsx/.xlsm/.xlsb/.xls/.ods/.et），已忽略",
                             "not a spreadsheet (.xlsx/.xlsm/.xlsb/.xls/.ods/.et); ignored")
-    if data is None:
-        data = read_bytes(path, limits)
-    if isinstance(data, tuple):
-        return unusable(*data)
-    if not data:
-        return unusable("文件为空（0字节），请重新保存后提交", "the file is empty (0 bytes); save it again and resubmit")
-    if _is_encrypted_ooxml(data):
-        return unusable(*ENCRYPTED)
-    survey = survey_workbook(data, limits)
-    if survey.refused:
-        return unusable(*survey.refused)
-    try:
-        book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(survey.data))
-    except calamine.PasswordError:
-        return unusable(*ENCRYPTED)
-    except Exception as e:  # calamine raises several error types for damaged files
-        if kind == "wps":
-            return unusable(f"无法读取此 WPS 文件，{RESAVE_WPS[0]}", f"this WPS file cannot be read; {RESAVE_WPS[1]}")
-        return unusable("文件已损坏或不是有效的Excel工作簿，请用Excel另存为 .xlsx 后重新提交",
-                        f"the file is damaged or not a valid Excel workbook; re-save it as .xlsx ({type(e).__name__}: {e})")
+    opened = open_book(path, limits, data)
+    if isinstance(opened[0], str):
+        return unusable(*opened)
+    book, survey = opened
     result = WorkbookScan(path, "ok", notes=list(survey.notes))
     try:
         with_sheets = {m.name: m for m in book.sheets_metadata}
