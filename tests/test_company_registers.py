@@ -350,3 +350,16 @@ def test_an_erp_customer_export_is_a_customer_file_whose_own_customer_types_are_
     mine = [" ".join(map(str, r)) for r in rows if "客户导出.xlsx" in " ".join(map(str, r))]
     assert len(mine) == built.real_rows and all("不在可选项中" in r for r in mine)
     assert run.accepted_by_store() == clean.accepted_by_store()
+
+
+def test_records_typed_alike_but_for_their_numbers_are_records_not_rows_numbered_ahead(tmp_path, registers):
+    """Every column but the key holds the same value in both rows (the same kind of complaint twice): the
+    columns look like defaults filled down, yet rows with that much typed are records."""
+    path = write_workbook(tmp_path / "投诉.xlsx", {"投诉": [
+        COMPLAINT_HEADER, complaint("2611001", resolved="2026-11-04", status="已解决"), complaint("2611002"),
+        complaint("2611003"), ["2611004"], ["2611005", *[None] * 8, "王小红"]]})  # 负责人 as every row has it
+    workbook, _ = _findings(path, registers)
+    (sheet,) = workbook.sheets
+    assert sheet.rows_read == 3
+    assert [(row, reason) for row, reason in sheet.skipped] == [(5, "预编号空行 / pre-numbered empty row"),
+                                                                 (6, "预编号空行 / pre-numbered empty row")]

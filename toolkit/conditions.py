@@ -1,4 +1,5 @@
-"""Conditions of the definitions (``{field, in | not_in | present | gt}``) evaluated on typed records.
+"""Conditions of the definitions (``{field, in | not_in | present | gt}``, ``{any_present: [...]}``)
+evaluated on typed records.
 
 The overdue stage and the statistics both ask "which records are open / done / in scope"; they
 share this one reading of a condition so that a definition means the same thing everywhere.
@@ -23,6 +24,11 @@ def condition_mask(data: pd.DataFrame, cond: dict[str, Any] | None) -> pd.Series
     """Where ``cond`` holds for each record; everywhere when there is no condition."""
     if cond is None:
         return pd.Series(True, index=data.index)
+    if "any_present" in cond:
+        filled = pd.Series(False, index=data.index)
+        for name in cond["any_present"]:
+            filled |= present(data[name])
+        return filled
     values = data[cond["field"]]
     if "in" in cond:
         return values.astype("string").isin([str(v) for v in cond["in"]]).fillna(False).astype(bool)

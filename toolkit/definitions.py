@@ -132,6 +132,10 @@ class Deadline:
     limit: Duration | None = None
     limit_by_field: str | None = None
     limit_by: dict[str, Duration] = field(default_factory=dict)
+    done_date: str | None = None  # when filled, the record is done on that date, whatever ``done`` says
+    replaces: tuple[str, ...] = ()  # deadlines of the same record this one stands for where it applies
+    due: str | None = None  # the record's own due date (应结案日期): used when filled, else from + limit
+    warn: Duration | None = None  # the due-soon window of this deadline (else the run's --soon days)
 
     def limit_for(self, value: str | None) -> Duration | None:
         return self.limit_by.get(value, self.limit) if value is not None else self.limit
@@ -306,7 +310,8 @@ class _Checker:
     SUMMARY_KEYS = {"id", "title_zh", "title_en", "by", "values", "across", "where", "in_month", "chart"}
     FIELD_KEYS = {"key", "label_zh", "label_en", "type", "required", "aliases", "options", "min", "max",
                   "max_length", "pattern", "pattern_zh", "pattern_en", "help", "sensitive"}
-    DEADLINE_KEYS = {"id", "kind", "name_zh", "name_en", "from", "when", "done", "limit", "limit_by"}
+    DEADLINE_KEYS = {"id", "kind", "name_zh", "name_en", "from", "when", "done", "limit", "limit_by", "done_date",
+                     "replaces", "due", "warn"}
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -379,6 +384,12 @@ class _Checker:
         rules = tuple(self.rule(r, f"rules[{i}]", keys) for i, r in enumerate(doc.get("rules") or []))
         deadlines = tuple(self.deadline(d, f"deadlines[{i}]", keys) for i, d in enumerate(doc.get("deadlines") or []))
         deadline_ids = {d.id for d in deadlines}
+        for i, d in enumerate(deadlines):
+            for other in d.replaces:
+                if other not in deadline_ids or other == d.id:
+                    raise self.fail(doc["deadlines"][i], f"deadlines.{d.id}.replaces",
+                                    f"没有可取代的时限规则 {other!r}", f"no other deadline {other!r} to replace",
+                                    key="replaces")
         figures = tuple(self.measure(m, f"figures[{i}]", keys, deadline_ids)
                         for i, m in enumerate(doc.get("figures") or []))
         summaries = tuple(self.summary(m, f"summaries[{i}]", keys, deadline_ids)
@@ -451,6 +462,14 @@ class _Checker:
 
     def condition(self, obj: Any, where: str, keys: set[str]) -> dict[str, Any]:
         obj = self.mapping(obj, where)
+        if "any_present" in obj:  # {any_present: [f1, f2]}: one of these fields is filled in
+            self.known_keys(obj, {"any_present"}, where)
+            fields = obj["any_present"]
+            if not isinstance(fields, list) or not fields:
+                raise self.fail(obj, f"{where}.any_present", "应为字段列表", "expected a list of fields",
+                                key="any_present")
+            self.field_ref(obj, "any_present", fields, where, keys)
+            return {"any_present": [str(f) for f in fields]}
         self.known_keys(obj, {"field", *CONDITION_TESTS}, where)
         self.field_ref(obj, "field", obj.get("field"), where, keys)
         tests = [t for t in CONDITION_TESTS if t in obj]
@@ -613,9 +632,15 @@ class _Checker:
             by = {str(k): self.duration(limits, k, v, f"{where}.limit_by.limits.{k}") for k, v in limits.items()}
         if limit is None and not by:
             raise self.fail(obj, where, "需要 limit 或 limit_by", "needs limit or limit_by")
+        done_date, due = obj.get("done_date"), obj.get("due")
+        for role in ("done_date", "due"):
+            if obj.get(role) is not None:
+                self.field_ref(obj, role, obj[role], where, keys)
+        warn = self.duration(obj, "warn", obj["warn"], f"{where}.warn") if "warn" in obj else None
         return Deadline(id=did, name_zh=self.text(obj, "name_zh", where), name_en=self.text(obj, "name_en", where),
                         start=start, kind=kind, when=when, done=done, limit=limit, limit_by_field=by_field,
-                        limit_by=by)
+                        limit_by=by, done_date=done_date, replaces=self.names(obj, "replaces", where), due=due,
+                        warn=warn)
 
 
 def _read_yaml(path: Path) -> Any:
@@ -695,6 +720,14 @@ def _deadline_to_dict(d: Deadline) -> dict[str, Any]:
         out["limit"] = str(d.limit)
     if d.limit_by_field:
         out["limit_by"] = {"field": d.limit_by_field, "limits": {k: str(v) for k, v in d.limit_by.items()}}
+    if d.done_date:
+        out["done_date"] = d.done_date
+    if d.replaces:
+        out["replaces"] = list(d.replaces)
+    if d.due:
+        out["due"] = d.due
+    if d.warn is not None:
+        out["warn"] = str(d.warn)
     return out
 
 

@@ -21,6 +21,9 @@ def _en(reg: Register, key: str) -> str:
 
 
 def condition_text(reg: Register, cond: dict) -> tuple[str, str]:
+    if "any_present" in cond:
+        return ("或".join(_zh(reg, k) for k in cond["any_present"]) + "任一已填写",
+                " or ".join(_en(reg, k) for k in cond["any_present"]) + " is filled in")
     key = cond["field"]
     if "in" in cond:
         values = "/".join(map(str, cond["in"]))
@@ -116,5 +119,12 @@ def describe_deadline(reg: Register, d: Deadline) -> tuple[str, str]:
     else:
         c_zh, c_en = condition_text(reg, d.done)
         done_zh, done_en = f"，{c_zh}即为完成", f"; done when {c_en}"
+    if d.done_date:
+        done_zh += f"；已填{_zh(reg, d.done_date)}即于该日完成（不论状态）"
+        done_en += f"; done on {_en(reg, d.done_date)} once it is filled in, whatever the status"
+    if d.replaces:
+        names = {o.id: o for o in reg.deadlines}
+        done_zh += "；适用时取代「" + "、".join(names[r].name_zh for r in d.replaces) + "」"
+        done_en += "; where it applies it stands for " + ", ".join(names[r].name_en for r in d.replaces)
     return (f"{d.name_zh}: {when_zh}自{start_zh}起{limit_zh}{done_zh}",
             f"{d.name_en}: {when_en}{limit_en} from {start_en}{done_en}")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .coerce import moment_text, show_values
-from .conditions import condition_mask, first_present
+from .conditions import condition_mask, first_present, present
 from .definitions import Deadline, Duration, Register
 from .records import key_text
 from .workdays import WorkdayCalendar
@@ -97,18 +97,55 @@ def due_moments(starts: pd.Series, limits: pd.Series, calendar: WorkdayCalendar)
     return due
 
 
-def _done(records: pd.DataFrame, register: Register, deadline: Deadline, starts: pd.Series) -> pd.Series:
+def _present_by(records: pd.DataFrame, name: str, end: pd.Timestamp) -> pd.Series:
+    """Filled in as of a day: a date or time field only with a moment before ``end`` (a repair completed on
+    11-06 had not been completed on the list of 11-05); other fields when filled at all."""
+    values = records[name]
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return (values.notna() & (values < end)).astype(bool)
+    return present(values)
+
+
+def _condition_by(records: pd.DataFrame, cond: dict, end: pd.Timestamp) -> pd.Series:
+    if "any_present" in cond:
+        done = pd.Series(False, index=records.index)
+        for name in cond["any_present"]:
+            done |= _present_by(records, name, end)
+        return done
+    if cond.get("present") is True and "field" in cond:
+        return _present_by(records, cond["field"], end)
+    return condition_mask(records, cond)
+
+
+def _done(records: pd.DataFrame, register: Register, deadline: Deadline, as_of: dt.date) -> pd.Series:
+    """Where the deadline's obligation was met as of the day: by its ``done`` evidence (a later milestone
+    included: ``any_present``), or on its ``done_date`` when that is filled (whatever the status says;
+    a date after the as-of day means not yet). A record done by status alone counts as done."""
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
     done = deadline.done
     if done is None:
-        return pd.Series(False, index=records.index)
-    if "later_record" not in done:
-        return condition_mask(records, done)
-    spec = done["later_record"]
-    groups = spec["group"] if isinstance(spec["group"], list) else [spec["group"]]
-    group = first_present(records, groups).astype("string").str.strip()
-    dates = records[spec["date"]]
-    latest = dates.groupby([records["store_code"], group], dropna=False).transform("max")
-    return (latest > dates).fillna(False).astype(bool)
+        met = pd.Series(False, index=records.index)
+    elif "later_record" in done:
+        spec = done["later_record"]
+        groups = spec["group"] if isinstance(spec["group"], list) else [spec["group"]]
+        group = first_present(records, groups).astype("string").str.strip()
+        dates = records[spec["date"]]
+        latest = dates.where(dates < end).groupby([records["store_code"], group], dropna=False).transform("max")
+        met = (latest > dates).fillna(False).astype(bool)
+    else:
+        met = _condition_by(records, done, end)
+    if deadline.done_date:
+        on = pd.to_datetime(records[deadline.done_date], errors="coerce")
+        met = pd.Series(np.where(on.notna(), (on < end).fillna(False), met), index=records.index, dtype=bool)
+    return met
+
+
+def applies_to(records: pd.DataFrame, deadline: Deadline) -> pd.Series:
+    """The records a deadline runs for at all: its start is known and its ``when`` holds."""
+    applies = pd.to_datetime(first_present(records, list(deadline.start)), errors="coerce").notna()
+    for name, values in deadline.when.items():
+        applies &= condition_mask(records, {"field": name, "in": list(values)})
+    return applies.astype(bool)
 
 
 def _item_key(records: pd.DataFrame, register: Register, deadline: Deadline) -> pd.Series:
@@ -140,21 +177,31 @@ def _frame(records: pd.DataFrame, register: Register, deadline: Deadline, mask: 
 
 
 def _deadline_items(records: pd.DataFrame, register: Register, deadline: Deadline, as_of: dt.date,
-                    soon_days: int, calendar: WorkdayCalendar) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    soon_days: int, calendar: WorkdayCalendar, replaced: pd.Series | None = None
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The records late on the deadline and those due within its warning window. ``replaced``: records for
+    which another deadline stands (``replaces:``), so that one obligation gives one item."""
     starts = pd.to_datetime(first_present(records, list(deadline.start)), errors="coerce")
-    applies = starts.notna()
-    for name, values in deadline.when.items():
-        applies &= condition_mask(records, {"field": name, "in": list(values)})
+    applies = applies_to(records, deadline)
+    if replaced is not None:
+        applies &= ~replaced
     limits = record_limits(records, deadline)
-    applies &= limits.notna()
-    applies &= ~_done(records, register, deadline, starts)
-    due = due_moments(starts, limits, calendar)
+    own_due = (pd.to_datetime(records[deadline.due], errors="coerce") if deadline.due
+               else pd.Series(pd.NaT, index=records.index, dtype="datetime64[ns]"))
+    applies &= limits.notna() | own_due.notna()
+    applies &= ~_done(records, register, deadline, as_of)
+    due = due_moments(starts, limits, calendar).where(own_due.isna(), own_due)
     due_day = due.dt.normalize()
     today = pd.Timestamp(as_of)
-    hourly = sub_day(limits)
+    hourly = sub_day(limits) & own_due.isna()
     late = (hourly & (due < today + pd.Timedelta(days=1))) | (~hourly & (due_day < today))
     overdue = applies & late.fillna(False)
-    soon = applies & ~overdue & (due_day <= today + pd.Timedelta(days=soon_days)).fillna(False)
+    if deadline.warn is not None:
+        horizon = calendar.shift(pd.Series([today]), deadline.warn.amount, deadline.warn.unit,
+                                 deadline.warn.working).iloc[0].normalize()
+    else:
+        horizon = today + pd.Timedelta(days=soon_days)
+    soon = applies & ~overdue & (due_day <= horizon).fillna(False)
     listed = (overdue | soon).to_numpy(dtype=bool)  # due dates are written out for the listed records only
     due_listed = due[listed]
     shown_due = moment_text(due_listed, with_time=True).where(hourly[listed], moment_text(due_listed))
@@ -201,11 +248,17 @@ def overdue_lists(records: dict[str, pd.DataFrame], registers: dict[str, Registe
         register = registers[reg_id]
         if frame.empty:
             continue
+        stands_for: dict[str, pd.Series] = {}
+        for deadline in register.deadlines:
+            for other in deadline.replaces:
+                mask = applies_to(frame, deadline)
+                stands_for[other] = stands_for[other] | mask if other in stands_for else mask
         for deadline in register.deadlines:
             if deadline.kind == "anniversary":
                 care.append(_anniversaries(frame, register, deadline, as_of))
             else:
-                late, coming = _deadline_items(frame, register, deadline, as_of, soon_days, calendar)
+                late, coming = _deadline_items(frame, register, deadline, as_of, soon_days, calendar,
+                                               stands_for.get(deadline.id))
                 items.append(late)
                 soon.append(coming)
 

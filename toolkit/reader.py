@@ -152,6 +152,7 @@ def _line_reasons(texts: list[pd.Series], parts: np.ndarray | None = None) -> pd
 
 
 PLACEHOLDER_ROW = "预编号空行 / pre-numbered empty row"
+MAX_DEFAULTS = 3  # a row numbered ahead carries at most this many defaults filled down (分公司, 状态 …)
 
 
 def _not_applicable_as_empty(texts: list[pd.Series], register: Register, header: HeaderMatch) -> None:
@@ -178,8 +179,9 @@ def _placeholder_rows(texts: list[pd.Series], records: np.ndarray, register: Reg
     throughout the sheet. They are blank rows, not records with every field missing.
 
     A column counts as a default only in a sheet that also has rows with something else in them (three
-    identical rows are three records, not three placeholders); with a record key of several fields every
-    key field is content (a duty row is its date and staff)."""
+    identical rows are three records, not three placeholders), and a row with more than MAX_DEFAULTS such
+    values is a record typed like its neighbours; with a record key of several fields every key field is
+    content (a duty row is its date and staff)."""
     n = len(records)
     if not n or not texts:
         return np.zeros(n, dtype=bool)
@@ -201,7 +203,8 @@ def _placeholder_rows(texts: list[pd.Series], records: np.ndarray, register: Reg
     other = (filled & ~default[parts]).sum(axis=1)
     real_in_part = np.bincount(parts[records & (other > 0)], minlength=default.shape[0]) > 0
     anything = filled.sum(axis=1)
-    return records & np.where(real_in_part[parts], other == 0, anything == 0)
+    few = anything <= MAX_DEFAULTS  # a record typed like its neighbours is still a record
+    return records & np.where(real_in_part[parts], (other == 0) & few, anything == 0)
 
 
 def read_sheet(

@@ -312,6 +312,31 @@ def _rule_implies(c: _Collector, rule: Rule) -> None:
     c.add(failing, p["then"]["field"], "row-constraint", rule.severity, zh, en)
 
 
+def _check_done_dates(c: _Collector) -> None:
+    """A deadline's ``done_date`` filled while its status still says open (解决日期 typed, 处理状态 left at
+    处理中): the record counts as done on that date; the contradiction is a warning, so the store fixes it."""
+    seen = set()
+    for d in c.reg.deadlines:
+        done = d.done or {}
+        if not d.done_date or "in" not in done or "field" not in done:
+            continue
+        pair = (done["field"], d.done_date)
+        if pair in seen or not all(k in c.sheet.columns for k in pair):
+            continue
+        seen.add(pair)
+        status, on = c.sheet.data[done["field"]], c.sheet.data[d.done_date]
+        filled = status.notna() & status.astype("string").str.strip().ne("").fillna(False)
+        open_ = filled & ~status.astype("string").isin([str(v) for v in done["in"]]).fillna(False) & on.notna()
+        if not open_.any():
+            continue
+        sf, df = c.reg.field(done["field"]), c.reg.field(d.done_date)
+        shown = show_values(status[open_], sf)
+        c.add(open_, done["field"], "row-constraint", "warning",
+              f"「{sf.label_zh}」为「" + shown + f"」，但已填「{df.label_zh}」，按已于该日完成计；请更新{sf.label_zh}",
+              f"{sf.label_en} is " + shown + f" but {df.label_en} is filled in: counted as done on that date; "
+              f"update the {sf.label_en}")
+
+
 def _gap_in_unit(later: pd.Series, earlier: pd.Series, unit: str) -> pd.Series:
     seconds = (later - earlier).dt.total_seconds()
     return seconds / {"minutes": 60, "hours": 3600, "days": 86400}[unit]
@@ -426,6 +451,7 @@ def validate_sheet_rows(sheet: SheetRead) -> tuple[pd.DataFrame, OmittedRows]:
     for rule in sheet.register.rules:
         if all(k in sheet.columns for k in rule.fields()) or rule.kind == "order":
             RULE_CHECKS[rule.kind](c, rule)
+    _check_done_dates(c)
     findings = c.result()
     omitted = OmittedRows(pd.concat(c.omitted, ignore_index=True) if c.omitted
                           else pd.DataFrame({k: pd.Series(dtype="int64") for k in ("part", "row", "reason")}),

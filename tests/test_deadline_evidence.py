@@ -1,0 +1,136 @@
+"""What ends a deadline, as the records themselves say it: a later milestone, a date typed although the
+status was not updated, a date after the day of the list. Each table is records with their known verdict
+on an as-of day; the lists must hold exactly the items expected, and nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.conftest import COMPLAINT_HEADER, complaint, write_workbook
+from toolkit.check import check_paths
+from toolkit.consolidate import consolidate
+from toolkit.definitions import load_registers
+from toolkit.overdue import overdue_lists
+
+AS_OF = dt.date(2026, 11, 5)
+REPAIR_HEADER = ["报修单号", "报修时间", "报修内容", "维修人员", "派工时间", "到场时间", "完成时间", "业主签字"]
+VISIT_HEADER = ["日期", "客户名称", "方式", "意向级别", "下次回访日期", "拜访人"]
+
+
+def _lists(tmp_path, sheets: dict[str, list[list]], registers, as_of=AS_OF):
+    folder = tmp_path / "in" / "001_朝阳店"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in sheets.items():
+        write_workbook(folder / f"{name}.xlsx", {name: rows})
+    result = consolidate(tmp_path / "in", registers, jobs=1)
+    assert result.rows_rejected == 0, result.rejected[["source_row", "reason_zh"]].to_string()
+    return overdue_lists(result.records, registers, as_of)
+
+
+def _items(frame) -> set[tuple[str, str]]:
+    return set(zip(frame["key"], frame["rule"], strict=True))
+
+
+def at(day: int, hour: int = 9, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 11, day, hour, minute)
+
+
+def test_a_repair_that_was_fixed_or_is_on_site_was_dispatched_and_one_fixed_after_the_day_was_not(
+        tmp_path, registers):
+    rows = [
+        REPAIR_HEADER,
+        ["R1", at(4), "水龙头漏水", "李师傅", None, None, at(4, 10), "是"],  # fixed: dispatched and on site too
+        ["R2", at(4), "灯不亮", "李师傅", None, None, None, None],  # nothing: late on all three
+        ["R3", at(4), "门锁坏", "李师傅", None, at(4, 9, 40), None, None],  # on site: dispatched, not fixed
+        ["R4", at(4), "空调不制冷", "李师傅", None, None, dt.datetime(2026, 11, 6, 10), "是"],  # fixed the day after
+    ]
+    lists = _lists(tmp_path, {"报修": rows}, registers)
+    assert _items(lists.items) == {
+        ("R2", "repair_respond"), ("R2", "repair_on_site"), ("R2", "repair_fixed"),
+        ("R3", "repair_fixed"),
+        ("R4", "repair_respond"), ("R4", "repair_on_site"), ("R4", "repair_fixed"),
+    }
+    assert _items(lists.due_soon) == {("R1", "repair_return_visit")}  # completed 11-04 10:00 + 3 days
+
+
+def test_a_complaint_is_done_on_its_resolved_date_whatever_the_status_and_not_before_it(tmp_path, registers):
+    lists = _lists(tmp_path, {"投诉": [
+        COMPLAINT_HEADER,
+        complaint("2610001", dt.date(2026, 10, 1), status="处理中", resolved=dt.date(2026, 10, 10)),  # done 10-10
+        complaint("2610002", dt.date(2026, 10, 1), status="处理中", resolved=dt.date(2026, 11, 20)),  # done later
+        complaint("2610004", dt.date(2026, 10, 1), status="处理中"),
+    ]}, registers)
+    overdue = lists.items.set_index("key")
+    assert set(overdue.index) == {"2610002", "2610004"}
+    assert overdue.loc["2610002", "due"] == "2026-10-14" and overdue.loc["2610002", "days_overdue"] == 22
+    # the list of 2026-11-25 no longer has 2610002: it was resolved on 11-20
+    later = _lists(tmp_path, {}, registers, dt.date(2026, 11, 25))
+    assert set(later.items["key"]) == {"2610004"}
+
+
+def test_the_status_left_open_beside_a_resolved_date_is_a_warning_for_the_store(tmp_path, registers):
+    path = write_workbook(tmp_path / "投诉.xlsx", {"投诉": [
+        COMPLAINT_HEADER, complaint("2611001", status="处理中", resolved=dt.date(2026, 11, 4))]})
+    findings = check_paths([path], registers).findings
+    (warning,) = findings[findings["code"] == "row-constraint"].itertuples()
+    assert warning.severity == "warning" and warning.field == "status"
+    assert warning.message_zh == "第2行「处理状态」: 「处理状态」为「处理中」，但已填「解决日期」，按已于该日完成计；请更新处理状态"
+
+
+def test_a_planned_next_visit_stands_for_the_intent_level_cadence(tmp_path, registers):
+    lists = _lists(tmp_path, {"拜访": [
+        VISIT_HEADER,
+        [dt.date(2026, 10, 20), "甲公司", "电话", "H", dt.date(2026, 11, 10), "赵六"],  # planned for 11-10
+        [dt.date(2026, 10, 20), "乙公司", "电话", "H", None, "赵六"],  # none planned: H is 2 days
+        [dt.date(2026, 10, 20), "丙公司", "电话", "B", dt.date(2026, 11, 1), "赵六"],  # planned, missed
+    ]}, registers)
+    assert _items(lists.items) == {("乙公司", "intent_follow_up"), ("丙公司", "next_visit_missed")}
+
+
+COMPANY_COMPLAINTS = """
+id: hq_complaints
+name_zh: 客诉台账
+name_en: Complaints register
+key: record_no
+date: received_date
+fields:
+  - {key: record_no, label_zh: 编号, label_en: No., type: text, required: true}
+  - {key: received_date, label_zh: 投诉日期, label_en: Received, type: date, required: true}
+  - {key: due_date, label_zh: 应结案日期, label_en: Due, type: date}
+  - {key: closed_date, label_zh: 结案日期, label_en: Closed, type: date}
+  - {key: status, label_zh: 结案状态, label_en: Status, type: choice, options: [跟进中, 已结案]}
+deadlines:
+  - id: close
+    name_zh: 超期未结案
+    name_en: Not closed in time
+    from: received_date
+    due: due_date
+    limit: 10 working days
+    warn: 3 working days
+    done: {field: status, in: [已结案]}
+    done_date: closed_date
+"""
+
+
+@pytest.fixture
+def company_registers(tmp_path):
+    (tmp_path / "defs").mkdir()
+    (tmp_path / "defs" / "hq_complaints.yaml").write_text(COMPANY_COMPLAINTS, encoding="utf-8")
+    return load_registers([tmp_path / "defs"])
+
+
+def test_a_typed_due_date_wins_over_the_rule_and_the_warning_window_is_three_working_days(tmp_path, company_registers):
+    """As of Thursday 2026-11-05, three working days ahead is Tuesday 11-10. 10-28 + 10 working days is 11-11."""
+    header = ["编号", "投诉日期", "应结案日期", "结案日期", "结案状态"]
+    lists = _lists(tmp_path, {"客诉": [
+        header,
+        ["K1", dt.date(2026, 10, 20), dt.date(2026, 11, 4), None, "跟进中"],  # typed due 11-04: 1 day late
+        ["K2", dt.date(2026, 10, 28), None, None, "跟进中"],  # due 11-11 by the rule: beyond the window
+        ["K3", dt.date(2026, 11, 2), dt.date(2026, 11, 10), None, "跟进中"],  # typed 11-10: due soon
+        ["K4", dt.date(2026, 10, 1), None, dt.date(2026, 10, 9), "跟进中"],  # closed 10-09 by its date
+        ["K5", dt.date(2026, 10, 1), dt.date(2026, 10, 5), None, "已结案"],  # closed by status
+    ]}, company_registers)
+    assert [(r.key, r.due, r.days_overdue) for r in lists.items.itertuples()] == [("K1", "2026-11-04", 1)]
+    assert list(lists.due_soon["key"]) == ["K3"]
