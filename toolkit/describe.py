@@ -119,6 +119,12 @@ def describe_deadline(reg: Register, d: Deadline) -> tuple[str, str]:
     else:
         c_zh, c_en = condition_text(reg, d.done)
         done_zh, done_en = f"，{c_zh}即为完成", f"; done when {c_en}"
+    if d.due:
+        done_zh += f"；已填{_zh(reg, d.due)}时以其为应完成日期"
+        done_en += f"; due on {_en(reg, d.due)} where it is filled in"
+    if d.warn is not None:
+        done_zh += f"；提前{d.warn.zh}提醒"
+        done_en += f"; due soon {d.warn} ahead"
     if d.done_date:
         done_zh += f"；已填{_zh(reg, d.done_date)}即于该日完成（不论状态）"
         done_en += f"; done on {_en(reg, d.done_date)} once it is filled in, whatever the status"
