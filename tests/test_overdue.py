@@ -29,7 +29,8 @@ def test_a_domestic_complaint_14_days_old_is_one_day_overdue_a_foreign_one_is_no
         complaint("2610003", dt.date(2026, 10, 1), status="已解决", resolved=dt.date(2026, 10, 20)),
     ], registers, dt.date(2026, 10, 15))
     items = lists.items
-    assert list(items["key"]) == ["2610001"]
+    # 2610003 was resolved on 10-20: on the list of 10-15 it was still open, and late
+    assert list(items["key"]) == ["2610001", "2610003"]
     row = items.iloc[0]
     assert (row["rule"], row["due"], row["days_overdue"], row["status"]) == ("complaint_close", "2026-10-14", 1, "处理中")
     assert (row["store_code"], row["store_name"], row["customer"], row["owner"]) == ("001", "朝阳店", "张伟", "王小红")
