@@ -134,3 +134,29 @@ def test_a_typed_due_date_wins_over_the_rule_and_the_warning_window_is_three_wor
     ]}, company_registers)
     assert [(r.key, r.due, r.days_overdue) for r in lists.items.itertuples()] == [("K1", "2026-11-04", 1)]
     assert list(lists.due_soon["key"]) == ["K3"]
+
+
+def test_the_on_time_rate_counts_a_record_still_open_past_its_deadline_as_a_miss(tmp_path, registers):
+    """Two repairs fixed within 4 hours, one fixed late, one open and late, one reported late on the day
+    (not yet due): 2 on time of 4 counted is 50 %, and the one open late is the one 4小时内未修复 item."""
+    from toolkit.statistics import measure
+
+    rows = [
+        REPAIR_HEADER,
+        ["R1", at(4, 8), "漏水", "李师傅", at(4, 8, 10), at(4, 8, 20), at(4, 10), "是"],
+        ["R2", at(4, 9), "灯不亮", "李师傅", at(4, 9, 10), at(4, 9, 40), at(4, 12), "是"],
+        ["R3", at(4, 9), "门锁坏", "李师傅", at(4, 9, 10), at(4, 9, 40), at(4, 15), "是"],  # fixed after 6 h
+        ["R4", at(4, 9), "空调", "李师傅", at(4, 9, 10), at(4, 9, 40), None, None],  # open, due 11-04 13:00
+        ["R5", at(5, 23), "停电", "李师傅", at(5, 23, 10), None, None, None],  # due 11-06 03:00: not yet
+    ]
+    lists = _lists(tmp_path, {"报修": rows}, registers)
+    fixed_items = lists.items[lists.items["rule"] == "repair_fixed"]
+    assert list(fixed_items["key"]) == ["R4"]
+    records = consolidate(tmp_path / "in", registers, jobs=1).records["repairs"]
+    repairs = registers["repairs"]
+    rate = next(v for s in repairs.summaries for v in s.values if v.name_zh == "4小时修复率")
+    assert measure(records, repairs, rate, None, AS_OF).iloc[0] == pytest.approx(2 / 4)
+    on_site = next(m for m in repairs.figures if m.name_zh == "15分钟到场率")
+    # R1 on site 10 minutes after dispatch, R2–R4 30 minutes after (late), R5 dispatched at 23:10 and not on
+    # site by the end of the day: a miss too, as on the lists (a deadline in minutes is late from its moment)
+    assert measure(records, repairs, on_site, None, AS_OF).iloc[0] == pytest.approx(1 / 5)

@@ -124,5 +124,6 @@ def test_a_phone_that_is_part_of_another_rows_phone_leaves_neither_in_the_masked
     out = write_summary(tmp_path / "masked.xlsx", masked, mask_lists(lists, registers), pd.Period("2026-10"))
     book = calamine.CalamineWorkbook.from_path(str(out))
     cells = [str(v) for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python() for v in row]
+    cells = [c for c in cells if not re.fullmatch(r"[0-9a-f]{64}", c)]  # a file's sha256 is no phone number
     leaks = [c for c in cells if re.search(r"1[3-9]\d{9}", c.replace(" ", "")) or "80013800" in c]
     assert not leaks, leaks

@@ -65,24 +65,36 @@ def _group_label(register: Register, by: str) -> str:
     return register.field(by).label_zh
 
 
-def _within(records: pd.DataFrame, register: Register, args: dict) -> tuple[pd.Series, pd.Series]:
-    """(considered, on time): records with both moments, and those whose gap is within the limit."""
+def _within(records: pd.DataFrame, register: Register, args: dict, as_of: dt.date | None = None
+            ) -> tuple[pd.Series, pd.Series]:
+    """(counted, on time). Counted: records whose end moment is there (by the as-of day), met on time or
+    late, and records still open past their due moment at the as-of day: an open record that is already
+    late is a miss, not left out (按时结案率 beside overdue complaints would read 100%). Records open and
+    not yet due are not counted. Without an as-of day only records with both moments count."""
     start = pd.to_datetime(records[args["from"]], errors="coerce")
     end = pd.to_datetime(records[args["to"]], errors="coerce")
-    considered = start.notna() & end.notna()
     if "deadline" in args:
         limits = record_limits(records, next(d for d in register.deadlines if d.id == args["deadline"]))
     else:
         limits = uniform_limits(records.index, args["limit"])
-    considered &= limits.notna()
     due = due_moments(start, limits, WorkdayCalendar())
     hourly = sub_day(limits)
+    known = start.notna() & limits.notna()
+    if as_of is not None:
+        day_end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+        end = end.where(end < day_end)
+        late_open = end.isna() & ((hourly & (due < day_end)) | (~hourly & (due.dt.normalize() < pd.Timestamp(as_of))))
+    else:
+        late_open = pd.Series(False, index=records.index)
     on_time = (hourly & (end <= due)) | (~hourly & (end.dt.normalize() <= due.dt.normalize()))
-    return considered, (considered & on_time.fillna(False)).astype(bool)
+    counted = known & (end.notna() | late_open.fillna(False))
+    return counted.astype(bool), (counted & end.notna() & on_time.fillna(False)).astype(bool)
 
 
-def measure(records: pd.DataFrame, register: Register, m: Measure, groups: list[pd.Series] | None) -> pd.Series:
-    """One figure per group (or a one-element Series for all records when ``groups`` is None)."""
+def measure(records: pd.DataFrame, register: Register, m: Measure, groups: list[pd.Series] | None,
+            as_of: dt.date | None = None) -> pd.Series:
+    """One figure per group (or a one-element Series for all records when ``groups`` is None); ``within``
+    figures count records open past their deadline at ``as_of`` as misses."""
     scope = condition_mask(records, m.where)
     keys = groups if groups is not None else [pd.Series(TOTAL_ZH, index=records.index)]
 
@@ -99,7 +111,7 @@ def measure(records: pd.DataFrame, register: Register, m: Measure, groups: list[
         hits = base & condition_mask(records, m.args["that"])
         return by(hits.astype("int64")).sum() / by(base.astype("int64")).sum().replace(0, pd.NA)
     if m.op == "within":
-        considered, on_time = _within(records, register, m.args)
+        considered, on_time = _within(records, register, m.args, as_of)
         considered &= scope
         on_time &= scope
         return by(on_time.astype("int64")).sum() / by(considered.astype("int64")).sum().replace(0, pd.NA)
@@ -116,7 +128,7 @@ def _option_order(register: Register, name: str, seen: list[str]) -> list[str]:
 
 
 def summary_table(records: pd.DataFrame, register: Register, summary: Summary,
-                  month: pd.Period | None) -> Table:
+                  month: pd.Period | None, as_of: dt.date | None = None) -> Table:
     """One statistics table of a register, with its totals line."""
     scope = records[condition_mask(records, summary.where)] if summary.where else records
     if summary.in_month:
@@ -138,8 +150,8 @@ def summary_table(records: pd.DataFrame, register: Register, summary: Summary,
         totals["合计"] = int(len(scope))
         formats["合计"] = "integer"
     for m in summary.values:
-        columns[m.name_zh] = measure(scope, register, m, groups) if len(scope) else pd.Series(dtype="float64")
-        whole = measure(scope, register, m, None) if len(scope) else pd.Series([pd.NA])
+        columns[m.name_zh] = measure(scope, register, m, groups, as_of) if len(scope) else pd.Series(dtype="float64")
+        whole = measure(scope, register, m, None, as_of) if len(scope) else pd.Series([pd.NA])
         totals[m.name_zh] = whole.iloc[0] if len(whole) else pd.NA
         formats[m.name_zh] = m.format
     body = pd.DataFrame(columns)
@@ -162,7 +174,7 @@ def summary_table(records: pd.DataFrame, register: Register, summary: Summary,
 
 
 def register_figures(records: pd.DataFrame, register: Register, month: pd.Period | None,
-                     by: pd.Series) -> pd.DataFrame:
+                     by: pd.Series, as_of: dt.date | None = None) -> pd.DataFrame:
     """Per value of ``by`` (a store code per record, or one label for all): records, new in the month,
     open records and each key figure. ``new``/``open`` are missing when the register does not define them."""
     out = pd.DataFrame({"records": by.value_counts(sort=False)})
@@ -170,7 +182,7 @@ def register_figures(records: pd.DataFrame, register: Register, month: pd.Period
                   if month is not None and register.date else pd.NA)
     out["open"] = condition_mask(records, register.open).groupby(by).sum() if register.open is not None else pd.NA
     for m in register.figures:
-        out[m.name_zh] = measure(records, register, m, [by])
+        out[m.name_zh] = measure(records, register, m, [by], as_of)
     return out
 
 

@@ -89,11 +89,12 @@ def overview_rows(result: Consolidation, lists: OverdueLists, month: pd.Period |
         present_stores = set(records["store_code"].dropna().unique()) | {s for r, s in rejected.index if r == reg_id}
         if not present_stores:
             continue
-        per_store = register_figures(records, register, month, records["store_code"].astype("string"))
+        per_store = register_figures(records, register, month, records["store_code"].astype("string"), lists.as_of)
         counted = {"records": 0} | ({"new": 0} if month is not None and register.date else {}) | (
             {"open": 0} if register.open is not None else {})
         per_store = per_store.reindex(list(stores)).fillna(counted)
-        whole = register_figures(records, register, month, pd.Series("", index=records.index, dtype="string"))
+        whole = register_figures(records, register, month, pd.Series("", index=records.index, dtype="string"),
+                                 lists.as_of)
         whole = whole.reindex([""]).fillna(counted)
         reg_rejected, reg_warnings, reg_overdue = (_per_store(counts, reg_id)
                                                    for counts in (rejected, warn_counts, overdue))
@@ -402,7 +403,8 @@ def write_summary(path: Path | str, result: Consolidation, lists: OverdueLists, 
         records = result.records[reg_id]
         if records.empty or not register.summaries:
             continue
-        writer.statistics(register, [summary_table(records, register, s, month) for s in register.summaries])
+        writer.statistics(register, [summary_table(records, register, s, month, lists.as_of)
+                                     for s in register.summaries])
     write_lists(writer, lists)
     writer.listing("问题数据", result.rejected, REJECTED_LABELS, ("source_row",),
                    {"source_file": 36, "reason_zh": 60, "reason_en": 60, "key": 16})
