@@ -160,3 +160,43 @@ def test_the_on_time_rate_counts_a_record_still_open_past_its_deadline_as_a_miss
     # R1 on site 10 minutes after dispatch, R2–R4 30 minutes after (late), R5 dispatched at 23:10 and not on
     # site by the end of the day: a miss too, as on the lists (a deadline in minutes is late from its moment)
     assert measure(records, repairs, on_site, None, AS_OF).iloc[0] == pytest.approx(1 / 5)
+
+
+PAUSABLE = COMPANY_COMPLAINTS.replace("""    done_date: closed_date
+""", """    done_date: closed_date
+    paused: {field: status, in: [暂停], since: paused_date}
+""").replace("""  - {key: status, label_zh: 结案状态, label_en: Status, type: choice, options: [跟进中, 已结案]}""",
+             """  - {key: status, label_zh: 结案状态, label_en: Status, type: choice, options: [跟进中, 已结案, 暂停]}
+  - {key: paused_date, label_zh: 暂停日期, label_en: Paused on, type: date}""")
+
+
+@pytest.mark.parametrize("calendar, extra, due", [
+    ("china", "", "2026-10-10"),  # 10-01…10-07 off (国庆), Saturday 10-10 a make-up working day
+    ("weekdays", "", "2026-10-05"),  # Monday to Friday, as Excel's WORKDAY
+    ("company", "[calendar]\ndays_off = [\"2026-10-09\"]\n", "2026-10-12"),  # its own day off on 10-09: 10-08, 10-10, 10-12
+])
+def test_working_days_by_the_calendar_the_company_names(tmp_path, calendar, extra, due):
+    (tmp_path / "defs").mkdir()
+    text = COMPANY_COMPLAINTS.replace("limit: 10 working days", f"limit: 3 working days\n    calendar: {calendar}")
+    (tmp_path / "defs" / "hq_complaints.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "taizhang.toml").write_text(extra, encoding="utf-8")
+    from toolkit.config import company_registers, load_config
+
+    registers = company_registers(load_config(tmp_path / "taizhang.toml"), (tmp_path / "defs",))
+    lists = _lists(tmp_path, {"客诉": [["编号", "投诉日期", "应结案日期", "结案日期", "结案状态"],
+                                     ["K1", dt.date(2026, 9, 30), None, None, "跟进中"]]}, registers)
+    assert [(r.key, r.due) for r in lists.items.itertuples()] == [("K1", due)]
+
+
+def test_a_paused_record_is_not_overdue_and_is_listed_apart_with_since_when(tmp_path):
+    (tmp_path / "defs").mkdir()
+    (tmp_path / "defs" / "hq_complaints.yaml").write_text(PAUSABLE, encoding="utf-8")
+    registers = load_registers([tmp_path / "defs"])
+    lists = _lists(tmp_path, {"客诉": [
+        ["编号", "投诉日期", "应结案日期", "结案日期", "结案状态", "暂停日期"],
+        ["K1", dt.date(2026, 10, 1), None, None, "暂停", dt.date(2026, 10, 8)],
+        ["K2", dt.date(2026, 10, 1), None, None, "跟进中", None],
+    ]}, registers)
+    assert list(lists.items["key"]) == ["K2"] and lists.due_soon.empty
+    (held,) = lists.paused.itertuples()
+    assert (held.key, held.since, held.due) == ("K1", "2026-10-08", "2026-10-20")  # 10 working days after 国庆

@@ -8,6 +8,7 @@ a misspelt key or a wrong value is reported with its dotted name, in Chinese and
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import re
 import tomllib
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .definitions import Duration, Register, load_registers
+from .definitions import CALENDARS, Duration, Register, load_registers
 from .limits import Limits
 from .mail.settings import DEFAULT_PASSWORD_ENV, PROVIDERS, SECURITY, EmailSettings, recipients
 
@@ -57,6 +58,8 @@ class Config:
     not_applicable: tuple[str, ...] | None = None  # [reading] not_applicable: "/", 无 … for every register
     area_code: str = ""  # [reading] area_code: the company's area code for landlines typed without one
     default_store: tuple[str, str] | None = None  # --store: files whose store cannot be told belong to it
+    days_off: frozenset = frozenset()  # [calendar] days_off: the company's own holidays (the ``company`` calendar)
+    working_days: frozenset = frozenset()  # [calendar] working_days: its own extra working days
 
     def store_named(self, value: str) -> Store | None:
         """The store a register's store column names: by its code, its name, or "code name" (001 朝阳店)."""
@@ -79,6 +82,8 @@ class Config:
         """The registers with this company's deadline changes applied, and its not-applicable markers for
         those whose definitions do not name their own."""
         out = dict(registers)
+        if self.days_off or self.working_days:
+            out = {k: replace(r, days_off=self.days_off, working_days=self.working_days) for k, r in out.items()}
         if self.not_applicable is not None:
             out = {k: r if r.not_applicable is not None else replace(r, not_applicable=self.not_applicable)
                    for k, r in out.items()}
@@ -98,8 +103,16 @@ class Config:
         return out
 
     def _changed(self, deadline, change: dict[str, Any], where: str):
-        _known(self.path, change, {"limit", "limits"}, where)
+        _known(self.path, change, {"limit", "limits", "calendar", "warn"}, where)
         updates: dict[str, Any] = {}
+        if "warn" in change:
+            updates["warn"] = _duration(self.path, change["warn"], f"{where}.warn")
+        if "calendar" in change:
+            if change["calendar"] not in CALENDARS:
+                raise ConfigError(self.path or CONFIG_NAME, f"{where}.calendar",
+                                  f"{change['calendar']!r} 不是日历（可用: {', '.join(CALENDARS)}）",
+                                  f"{change['calendar']!r} is not a calendar (allowed: {', '.join(CALENDARS)})")
+            updates["calendar"] = change["calendar"]
         if "limit" in change:
             updates["limit"] = _duration(self.path, change["limit"], f"{where}.limit")
         if "limits" in change:
@@ -152,6 +165,18 @@ def _no_control(path: Path, name: str, value: str) -> None:
         raise ConfigError(path, name, "不能含换行或其他控制字符", "must not contain line breaks or other control characters")
 
 
+def _days(path: Path, table: dict, key: str) -> frozenset:
+    values = table.get(key, [])
+    days = set()
+    for i, value in enumerate(values if isinstance(values, list) else [values]):
+        try:
+            days.add(value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)))
+        except ValueError:
+            raise ConfigError(path, f"calendar.{key}[{i}]", f"{value!r} 不是日期（如 2026-12-24）",
+                              f"{value!r} is not a date (e.g. 2026-12-24)") from None
+    return frozenset(days)
+
+
 def _area_code(path: Path, table: dict, where: str) -> str:
     code = _text(path, table, "area_code", where)
     if code and not re.fullmatch(r"0\d{2,3}", code):
@@ -169,7 +194,8 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(path, "-", "配置文件不存在", "no such configuration file") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(path, "-", f"TOML 格式错误: {e}", f"not valid TOML: {e}") from None
-    _known(path, doc, {"company", "stores", "paths", "consolidate", "rules", "email", "limits", "reading"}, "")
+    _known(path, doc, {"company", "stores", "paths", "consolidate", "rules", "email", "limits", "reading", "calendar"},
+           "")
     base = path.parent
     config = Config(path=path)
     company = doc.get("company", {})
@@ -224,6 +250,10 @@ def load_config(path: Path | str) -> Config:
                               'expected a list of text, e.g. ["/", "无"]')
         config.not_applicable = tuple(markers)
     config.area_code = _area_code(path, reading, "reading")
+    calendar = doc.get("calendar", {})
+    _known(path, calendar, {"days_off", "working_days"}, "calendar")
+    config.days_off = _days(path, calendar, "days_off")
+    config.working_days = _days(path, calendar, "working_days")
     rules = doc.get("rules", {})
     _known(path, rules, set(rules) if isinstance(rules, dict) else set(), "rules")
     for reg_id, table in rules.items():

@@ -136,6 +136,9 @@ class Deadline:
     replaces: tuple[str, ...] = ()  # deadlines of the same record this one stands for where it applies
     due: str | None = None  # the record's own due date (应结案日期): used when filled, else from + limit
     warn: Duration | None = None  # the due-soon window of this deadline (else the run's --soon days)
+    calendar: str | None = None  # china | weekdays | company (None: the register's, else china)
+    paused: dict[str, Any] | None = None  # a condition under which the clock stands still (状态 暂停)
+    paused_since: str | None = None  # the date field saying since when a record is paused
 
     def limit_for(self, value: str | None) -> Duration | None:
         return self.limit_by.get(value, self.limit) if value is not None else self.limit
@@ -201,6 +204,10 @@ class Register:
     summaries: tuple[Summary, ...] = ()
     # what staff write for "not applicable" in a date, number, choice, phone or email cell (None: the default)
     not_applicable: tuple[str, ...] | None = None
+    calendar: str | None = None  # the working-day calendar of its deadlines: china | weekdays | company
+    # the company's own days off and working days (taizhang.toml [calendar]), for the ``company`` calendar
+    days_off: frozenset = frozenset()
+    working_days: frozenset = frozenset()
 
     def field(self, key: str) -> Field:
         for f in self.fields:
@@ -231,6 +238,7 @@ CONDITION_TESTS = ("in", "not_in", "present", "gt")
 CHART_TYPES = ("column", "bar", "line", "pie")
 # columns every consolidated record carries before its fields; a field may not take these names
 RESERVED_FIELD_KEYS = ("store_code", "store_name", "source_file", "source_sheet", "source_row")
+CALENDARS = ("china", "weekdays", "company")  # see toolkit/workdays.py
 # "/" or 无 in a date, number, choice, phone or email cell: not applicable, read as empty (text keeps it)
 NOT_APPLICABLE = ("/", "／", "-", "—", "——", "无", "暂无", "N/A", "NA", "不适用")
 KEY_DATE_FORMATS = {"YYMM": "%y%m", "YYYYMM": "%Y%m", "YYMMDD": "%y%m%d", "YYYYMMDD": "%Y%m%d"}
@@ -305,13 +313,14 @@ class _Checker:
     """Turns one parsed YAML document into a Register, raising DefinitionError at the first problem."""
 
     REGISTER_KEYS = {"id", "name_zh", "name_en", "version", "key", "aliases", "fields", "rules", "deadlines",
-                     "owner", "customer", "date", "open", "figures", "summaries", "not_applicable", "store"}
+                     "owner", "customer", "date", "open", "figures", "summaries", "not_applicable", "store",
+                     "calendar"}
     MEASURE_KEYS = {"name_zh", "name_en", "where", "format", *MEASURE_OPS, "of", "from", "to", "limit", "deadline"}
     SUMMARY_KEYS = {"id", "title_zh", "title_en", "by", "values", "across", "where", "in_month", "chart"}
     FIELD_KEYS = {"key", "label_zh", "label_en", "type", "required", "aliases", "options", "min", "max",
                   "max_length", "pattern", "pattern_zh", "pattern_en", "help", "sensitive"}
     DEADLINE_KEYS = {"id", "kind", "name_zh", "name_en", "from", "when", "done", "limit", "limit_by", "done_date",
-                     "replaces", "due", "warn"}
+                     "replaces", "due", "warn", "calendar", "paused"}
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -403,7 +412,15 @@ class _Checker:
             open=self.condition(doc["open"], "open", keys) if "open" in doc else None,
             figures=figures, summaries=summaries,
             not_applicable=self.names(doc, "not_applicable", "register") if "not_applicable" in doc else None,
+            calendar=self.calendar(doc, "register"),
         )
+
+    def calendar(self, obj: dict, where: str) -> str | None:
+        value = obj.get("calendar")
+        if value is not None and value not in CALENDARS:
+            raise self.fail(obj, f"{where}.calendar", f"{value!r} 不是日历（可用: {', '.join(CALENDARS)}）",
+                            f"{value!r} is not a calendar (allowed: {', '.join(CALENDARS)})", key="calendar")
+        return value
 
     def field(self, obj: Any, where: str) -> Field:
         obj = self.mapping(obj, where)
@@ -640,7 +657,17 @@ class _Checker:
         return Deadline(id=did, name_zh=self.text(obj, "name_zh", where), name_en=self.text(obj, "name_en", where),
                         start=start, kind=kind, when=when, done=done, limit=limit, limit_by_field=by_field,
                         limit_by=by, done_date=done_date, replaces=self.names(obj, "replaces", where), due=due,
-                        warn=warn)
+                        warn=warn, calendar=self.calendar(obj, where),
+                        paused=self.condition(_with_line({k: v for k, v in self.mapping(obj["paused"], f"{where}.paused")
+                                                          .items() if k != "since"}, obj["paused"]),
+                                              f"{where}.paused", keys) if "paused" in obj else None,
+                        paused_since=self._paused_since(obj, where, keys))
+
+    def _paused_since(self, obj: dict, where: str, keys: set[str]) -> str | None:
+        since = obj["paused"].get("since") if isinstance(obj.get("paused"), dict) else None
+        if since is not None:
+            self.field_ref(obj["paused"], "since", since, f"{where}.paused", keys)
+        return since
 
 
 def _read_yaml(path: Path) -> Any:
@@ -728,6 +755,10 @@ def _deadline_to_dict(d: Deadline) -> dict[str, Any]:
         out["due"] = d.due
     if d.warn is not None:
         out["warn"] = str(d.warn)
+    if d.calendar:
+        out["calendar"] = d.calendar
+    if d.paused is not None:
+        out["paused"] = dict(d.paused) | ({"since": d.paused_since} if d.paused_since else {})
     return out
 
 

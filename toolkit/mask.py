@@ -172,4 +172,5 @@ def mask_lists(lists: OverdueLists, registers: dict[str, Register]) -> OverdueLi
                 out.loc[rows, "customer"] = mask_series(out.loc[rows, "customer"], field)
         return out
 
-    return replace(lists, items=masked(lists.items), due_soon=masked(lists.due_soon), care=masked(lists.care))
+    return replace(lists, items=masked(lists.items), due_soon=masked(lists.due_soon), care=masked(lists.care),
+                   paused=masked(lists.paused))

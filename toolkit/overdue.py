@@ -18,7 +18,7 @@ from .coerce import moment_text, show_values
 from .conditions import condition_mask, first_present, present
 from .definitions import Deadline, Duration, Register
 from .records import key_text
-from .workdays import WorkdayCalendar
+from .workdays import WorkdayCalendar, calendar_for
 
 ITEM_COLUMNS = ["register", "register_name", "store_code", "store_name", "key", "customer", "owner", "rule",
                 "rule_name", "due", "days_overdue", "status", "source_file", "source_sheet", "source_row"]
@@ -26,6 +26,7 @@ ITEM_LABELS_ZH = {"register_name": "登记表", "store_code": "门店编号", "s
                   "customer": "客户", "owner": "负责人", "rule_name": "规则", "due": "应完成日期",
                   "days_overdue": "逾期天数", "status": "状态", "source_file": "来源文件", "source_sheet": "工作表",
                   "source_row": "行号"}
+PAUSED_COLUMNS = [*ITEM_COLUMNS, "since"]
 CARE_COLUMNS = ["register", "register_name", "store_code", "store_name", "key", "customer", "owner", "rule",
                 "rule_name", "date", "days_until", "source_file", "source_sheet", "source_row"]
 DEFAULT_SOON_DAYS = 3
@@ -41,18 +42,19 @@ class OverdueLists:
     care: pd.DataFrame
     notes_zh: list[str] = field(default_factory=list)
     notes_en: list[str] = field(default_factory=list)
+    paused: pd.DataFrame = field(default_factory=lambda: _empty(PAUSED_COLUMNS))  # clocks standing still (暂停)
 
     def for_store(self, store_code: str) -> OverdueLists:
         def pick(frame: pd.DataFrame) -> pd.DataFrame:
             return frame[frame["store_code"] == store_code].reset_index(drop=True)
         return OverdueLists(self.as_of, pick(self.items), pick(self.due_soon), pick(self.care),
-                            self.notes_zh, self.notes_en)
+                            self.notes_zh, self.notes_en, pick(self.paused))
 
     def for_owner(self, owner: str) -> OverdueLists:
         def pick(frame: pd.DataFrame) -> pd.DataFrame:
             return frame[frame["owner"].fillna("") == owner].reset_index(drop=True)
         return OverdueLists(self.as_of, pick(self.items), pick(self.due_soon), pick(self.care),
-                            self.notes_zh, self.notes_en)
+                            self.notes_zh, self.notes_en, pick(self.paused))
 
 
 def limit_series(index: pd.Index, choices: list[Duration | None], codes: np.ndarray) -> pd.Series:
@@ -178,9 +180,10 @@ def _frame(records: pd.DataFrame, register: Register, deadline: Deadline, mask: 
 
 def _deadline_items(records: pd.DataFrame, register: Register, deadline: Deadline, as_of: dt.date,
                     soon_days: int, calendar: WorkdayCalendar, replaced: pd.Series | None = None
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The records late on the deadline and those due within its warning window. ``replaced``: records for
-    which another deadline stands (``replaces:``), so that one obligation gives one item."""
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The records late on the deadline, those due within its warning window, and those whose clock
+    stands still (``paused``: listed apart, never overdue). ``replaced``: records for which another
+    deadline stands (``replaces:``), so that one obligation gives one item."""
     starts = pd.to_datetime(first_present(records, list(deadline.start)), errors="coerce")
     applies = applies_to(records, deadline)
     if replaced is not None:
@@ -195,6 +198,8 @@ def _deadline_items(records: pd.DataFrame, register: Register, deadline: Deadlin
     today = pd.Timestamp(as_of)
     hourly = sub_day(limits) & own_due.isna()
     late = (hourly & (due < today + pd.Timedelta(days=1))) | (~hourly & (due_day < today))
+    stopped = condition_mask(records, deadline.paused) & applies if deadline.paused else applies & False
+    applies &= ~stopped
     overdue = applies & late.fillna(False)
     if deadline.warn is not None:
         horizon = calendar.shift(pd.Series([today]), deadline.warn.amount, deadline.warn.unit,
@@ -209,7 +214,13 @@ def _deadline_items(records: pd.DataFrame, register: Register, deadline: Deadlin
     late_items, soon_items = (
         _frame(records, register, deadline, mask, ITEM_COLUMNS, due=shown_due, days_overdue=days)
         for mask in (overdue, soon))
-    return late_items, soon_items
+    held = stopped.to_numpy(dtype=bool)
+    since = (moment_text(pd.to_datetime(records[deadline.paused_since], errors="coerce")[held])
+             if deadline.paused_since else pd.Series("", index=records.index[held], dtype="string"))
+    paused_items = _frame(records, register, deadline, stopped, PAUSED_COLUMNS,
+                          due=moment_text(due_day[held]), days_overdue=(today - due_day[held]).dt.days.astype("Int64"),
+                          since=since)
+    return late_items, soon_items, paused_items
 
 
 def _anniversaries(records: pd.DataFrame, register: Register, deadline: Deadline, as_of: dt.date) -> pd.DataFrame:
@@ -242,8 +253,9 @@ def _empty(columns: list[str]) -> pd.DataFrame:
 def overdue_lists(records: dict[str, pd.DataFrame], registers: dict[str, Register], as_of: dt.date,
                   soon_days: int = DEFAULT_SOON_DAYS) -> OverdueLists:
     """Apply every register's deadlines to its consolidated records, as of the given day."""
-    calendar = WorkdayCalendar()
+    calendars: dict[str, WorkdayCalendar] = {}
     items, soon, care = [_empty(ITEM_COLUMNS)], [_empty(ITEM_COLUMNS)], [_empty(CARE_COLUMNS)]
+    paused = [_empty(PAUSED_COLUMNS)]
     for reg_id, frame in records.items():
         register = registers[reg_id]
         if frame.empty:
@@ -257,10 +269,12 @@ def overdue_lists(records: dict[str, pd.DataFrame], registers: dict[str, Registe
             if deadline.kind == "anniversary":
                 care.append(_anniversaries(frame, register, deadline, as_of))
             else:
-                late, coming = _deadline_items(frame, register, deadline, as_of, soon_days, calendar,
-                                               stands_for.get(deadline.id))
+                late, coming, held = _deadline_items(frame, register, deadline, as_of, soon_days,
+                                                     calendar_for(register, deadline, calendars),
+                                                     stands_for.get(deadline.id))
                 items.append(late)
                 soon.append(coming)
+                paused.append(held)
 
     def combine(frames: list[pd.DataFrame], order: list[str], ascending: list[bool]) -> pd.DataFrame:
         frames = [f for f in frames[1:] if not f.empty] or frames[:1]
@@ -272,10 +286,12 @@ def overdue_lists(records: dict[str, pd.DataFrame], registers: dict[str, Registe
         combine(items, ["store_code", "days_overdue", "register", "key"], [True, False, True, True]),
         combine(soon, ["store_code", "due", "register", "key"], [True, True, True, True]),
         combine(care, ["store_code", "days_until", "customer"], [True, True, True]),
+        paused=combine(paused, ["store_code", "register", "key"], [True, True, True]),
     )
-    if calendar.unknown_years:
-        result.notes_zh.append(calendar.note_zh)
-        result.notes_en.append(calendar.note_en)
+    for calendar in calendars.values():
+        if calendar.unknown_years:
+            result.notes_zh.append(calendar.note_zh)
+            result.notes_en.append(calendar.note_en)
     return result
 
 
@@ -291,5 +307,6 @@ def lists_json(lists: OverdueLists) -> dict:
     care_keys = ["register", "store_code", "store_name", "key", "customer", "owner", "rule", "date", "days_until"]
     care = lists.care[care_keys].astype(object)
     return {"as_of": lists.as_of.isoformat(), "items": rows(lists.items), "due_soon": rows(lists.due_soon),
+            "paused": [r | {"since": s or None} for r, s in zip(rows(lists.paused), lists.paused["since"], strict=True)],
             "care": [{k: (int(v) if k == "days_until" else v) for k, v in r.items()} for r in care.to_dict("records")],
             "notes": lists.notes_en}

@@ -16,7 +16,7 @@ from .coerce import show_values
 from .conditions import condition_mask
 from .definitions import Measure, Register, Summary
 from .overdue import due_moments, record_limits, sub_day, uniform_limits
-from .workdays import WorkdayCalendar
+from .workdays import calendar_for
 
 TOTAL_ZH = "合计"
 BLANK_ZH = "（未填）"
@@ -73,11 +73,12 @@ def _within(records: pd.DataFrame, register: Register, args: dict, as_of: dt.dat
     not yet due are not counted. Without an as-of day only records with both moments count."""
     start = pd.to_datetime(records[args["from"]], errors="coerce")
     end = pd.to_datetime(records[args["to"]], errors="coerce")
-    if "deadline" in args:
-        limits = record_limits(records, next(d for d in register.deadlines if d.id == args["deadline"]))
+    deadline = next((d for d in register.deadlines if d.id == args["deadline"]), None) if "deadline" in args else None
+    if deadline is not None:
+        limits = record_limits(records, deadline)
     else:
         limits = uniform_limits(records.index, args["limit"])
-    due = due_moments(start, limits, WorkdayCalendar())
+    due = due_moments(start, limits, calendar_for(register, deadline, {}))
     hourly = sub_day(limits)
     known = start.notna() & limits.notna()
     if as_of is not None:

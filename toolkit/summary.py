@@ -389,6 +389,9 @@ def write_lists(writer: SummaryWriter, lists: OverdueLists) -> None:
                    ITEM_WIDTHS)
     writer.listing("客户关怀", lists.care, {k: CARE_LABELS[k] for k in CARE_COLUMNS if k in CARE_LABELS},
                    ("days_until", "source_row"), ITEM_WIDTHS)
+    if not lists.paused.empty:  # clocks standing still: apart from the overdue ones, with since when
+        writer.listing("暂停中", lists.paused, _item_labels() | {"since": "暂停起始", "days_overdue": "已过应完成日天数"},
+                       numbers, ITEM_WIDTHS)
 
 
 def write_summary(path: Path | str, result: Consolidation, lists: OverdueLists, month: pd.Period | None,
@@ -425,7 +428,8 @@ def write_overdue_book(path: Path | str, lists: OverdueLists, title: str) -> Pat
     ws = writer.sheet("说明")
     ws.write(0, 0, title, writer.title)
     ws.write(2, 0, f"统计截至 {lists.as_of:%Y-%m-%d}")
-    ws.write(3, 0, f"逾期 {len(lists.items)} 项；即将到期 {len(lists.due_soon)} 项；客户关怀 {len(lists.care)} 项")
+    ws.write(3, 0, f"逾期 {len(lists.items)} 项；即将到期 {len(lists.due_soon)} 项；客户关怀 {len(lists.care)} 项"
+             + (f"；暂停中 {len(lists.paused)} 项" if len(lists.paused) else ""))
     for i, note in enumerate(lists.notes_zh):
         ws.write(5 + i, 0, note, writer.subtitle)
     ws.set_column(0, 0, 80)

@@ -1,8 +1,11 @@
-"""Adding calendar or working days to dates, by the official Chinese calendar.
+"""Adding calendar or working days to dates, by the calendar a deadline names.
 
-Working days follow the State Council's holiday arrangements including make-up working days (调休),
-from the maintained ``chinese-calendar`` package. For a year that package does not know yet, the
-count falls back to Monday–Friday and says so, rather than failing or silently guessing.
+* ``china`` (the default): the State Council's holiday arrangements including make-up working days
+  (调休), from the maintained ``chinese-calendar`` package. For a year that package does not know yet,
+  the count falls back to Monday–Friday and says so, rather than failing or silently guessing.
+* ``weekdays``: Monday to Friday, as Excel's WORKDAY counts without a holiday list.
+* ``company``: ``china`` with the company's own days off and working days from ``[calendar]`` in
+  taizhang.toml.
 """
 
 from __future__ import annotations
@@ -13,14 +16,36 @@ import math
 import chinese_calendar
 import pandas as pd
 
+from .definitions import Deadline, Register
+
+
+def calendar_for(register: Register, deadline: Deadline | None, calendars: dict[str, WorkdayCalendar]
+                 ) -> WorkdayCalendar:
+    """The calendar a deadline counts working days by (its own, else its register's, else ``china``),
+    one instance per kind in ``calendars`` so that the years counted without the official calendar are
+    remembered for the run's notes."""
+    kind = (deadline.calendar if deadline is not None else None) or register.calendar or "china"
+    if kind not in calendars:
+        calendars[kind] = WorkdayCalendar(kind, register.days_off, register.working_days)
+    return calendars[kind]
+
 
 class WorkdayCalendar:
     """Counts working days; remembers the years it had to count without the official calendar."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str = "china", days_off: frozenset[dt.date] = frozenset(),
+                 working: frozenset[dt.date] = frozenset()) -> None:
+        self.kind = kind
+        self.days_off, self.working = (days_off, working) if kind == "company" else (frozenset(), frozenset())
         self.unknown_years: set[int] = set()
 
     def is_workday(self, day: dt.date) -> bool:
+        if self.kind == "weekdays":
+            return day.weekday() < 5
+        if day in self.days_off:
+            return False
+        if day in self.working:
+            return True
         try:
             return chinese_calendar.is_workday(day)
         except NotImplementedError:
