@@ -200,3 +200,20 @@ def test_a_paused_record_is_not_overdue_and_is_listed_apart_with_since_when(tmp_
     assert list(lists.items["key"]) == ["K2"] and lists.due_soon.empty
     (held,) = lists.paused.itertuples()
     assert (held.key, held.since, held.due) == ("K1", "2026-10-08", "2026-10-20")  # 10 working days after 国庆
+
+
+def test_a_row_rejected_for_a_typo_the_deadline_does_not_read_stays_on_the_list_marked_data_error(tmp_path, registers):
+    folder = tmp_path / "in" / "001_朝阳店"
+    folder.mkdir(parents=True)
+    write_workbook(folder / "投诉.xlsx", {"投诉": [
+        COMPLAINT_HEADER,
+        complaint("2610001", dt.date(2026, 10, 1), phone="12345"),  # a bad phone: the deadline reads no phone
+        complaint("2610002", "10月32日"),  # a received date that is no date: the deadline cannot be judged
+        complaint("2610003", dt.date(2026, 10, 2)),
+    ]})
+    result = consolidate(tmp_path / "in", registers, jobs=1)
+    assert result.rows_rejected == 2
+    lists = overdue_lists(result.records, registers, AS_OF, rejected=result.rejected_records)
+    marks = dict(zip(lists.items["key"], lists.items["data_error"], strict=True))
+    assert marks == {"2610001": "数据有误，见问题数据", "2610003": ""}
+    assert any("1 行数据有误且时限所需的字段无法读取" in note for note in lists.notes_zh)

@@ -116,7 +116,7 @@ def test_overdue_split_by_store_writes_one_workbook_per_store_and_json_lists_the
     payload = json.loads(result.stdout)
     assert payload["as_of"] == "2026-11-05" and payload["items"]
     assert set(payload["items"][0]) == {"register", "store_code", "store_name", "key", "customer", "owner", "rule",
-                                        "due", "days_overdue", "status"}
+                                        "due", "days_overdue", "status", "data_error"}
     names = sorted(p.name for p in tmp_path.glob("*.xlsx"))
     assert names == [f"{s}_逾期清单_2026-11-05.xlsx" for s in ("001_朝阳店", "002_海淀店", "003_浦东店", "004_天河店")]
     store = calamine.CalamineWorkbook.from_path(str(tmp_path / names[0])).get_sheet_by_name("逾期清单").to_python()

@@ -127,6 +127,9 @@ class SheetsResult:
     register: str
     accepted: pd.DataFrame  # source_file, source_sheet, source_row, then the field keys (typed)
     rejected: pd.DataFrame  # source_file, source_sheet, source_row, key, reason_zh, reason_en
+    # the rejected rows' typed values of the fields deadlines and lists read, and _bad_fields: the fields
+    # their errors are in ("*" where not known): what the overdue lists can still judge
+    rejected_data: pd.DataFrame | None = None
 
 
 @dataclass
@@ -148,6 +151,8 @@ class Consolidation:
     records: dict[str, pd.DataFrame]
     rejected: pd.DataFrame
     findings: pd.DataFrame
+    # rows rejected for errors, typed, with the fields their errors are in (see SheetsResult.rejected_data)
+    rejected_records: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def stores(self) -> list[tuple[str, str]]:
@@ -453,7 +458,29 @@ def _split_rejected(sheet: SheetRead, findings: pd.DataFrame, members: list[tupl
     if len(counted_at):
         why = _with_counted_reasons(why, counted_at, counted["reason"].to_numpy(dtype="int64"), omitted.reasons)
     rejected["reason_zh"], rejected["reason_en"] = why["reason_zh"].array, why["reason_en"].array
-    return SheetsResult(register.id, _compact(accepted, _FEW_VALUES[:2]), _compact(rejected, _FEW_VALUES)), bad
+    listed_fields = _bad_fields(reasons, at[bad], counted_at)
+    evaluable = pd.concat([source[bad], data.loc[bad, _list_fields(register)]], axis=1).reset_index(drop=True)
+    evaluable["_bad_fields"] = listed_fields
+    return SheetsResult(register.id, _compact(accepted, _FEW_VALUES[:2]), _compact(rejected, _FEW_VALUES),
+                        _compact(evaluable, _FEW_VALUES[:2] + ["_bad_fields"])), bad
+
+
+def _list_fields(register: Register) -> list[str]:
+    """The fields the overdue lists read of a record: its deadlines', its key, customer, owner and status."""
+    used = set().union(*(d.fields() for d in register.deadlines)) if register.deadlines else set()
+    used |= set(register.key) | {register.customer, register.owner, "status"}
+    return [k for k in register.field_keys if k in used]
+
+
+def _bad_fields(reasons: pd.DataFrame, rows: np.ndarray, counted_at: np.ndarray) -> np.ndarray:
+    """For each rejected row (``rows``, as ``at``), the fields its listed errors are in, joined by ","; "*"
+    for a row whose errors were counted rather than listed (their fields are not known here)."""
+    by_row = (reasons.assign(field=reasons["field"].fillna("").astype(str)).groupby("at")["field"]
+              .agg(lambda f: ",".join(sorted(set(f)))) if not reasons.empty else pd.Series(dtype=object))
+    out = pd.Series(rows).map(by_row).fillna("").to_numpy(dtype=object)
+    if len(counted_at):
+        out[np.isin(rows, counted_at)] = "*"
+    return out
 
 
 _FEW_VALUES = ["source_file", "source_sheet", "reason_zh", "reason_en"]
@@ -881,10 +908,13 @@ def consolidate(
     order, same_time = _newer_order(usable)
     sheet_order = {(e.display, sh.sheet): i for e in entries for i, sh in enumerate(e.sheets)}
     records: dict[str, pd.DataFrame] = {}
+    rejected_records: dict[str, pd.DataFrame] = {}
     rejected_frames: list[pd.DataFrame] = []
     extra_findings: list[pd.DataFrame] = []
     for reg_id, register in registers.items():
         accepted, rejected = _register_rows(batches_done, register)
+        evaluable = _stack(parts) if (parts := [r.rejected_data for b in batches_done for r in b.sheets
+                                                if r.register == reg_id and r.rejected_data is not None]) else None
         of_file = _of_file(accepted["source_file"], by_display, "status")
         unusable = accepted[of_file == "unusable"]
         if not unusable.empty:  # a file whose store cannot be told: its rows are rejected, each with the reason
@@ -914,6 +944,9 @@ def consolidate(
         ok_rejected = rejected[_of_file(rejected["source_file"], by_display, "status") == "ok"]
         merged, replaced = _replace_older(current, ok_rejected, register, order)
         records[reg_id] = merged
+        if evaluable is not None and not evaluable.empty:
+            kept = evaluable[(_of_file(evaluable["source_file"], by_display, "status") == "ok").to_numpy()]
+            rejected_records[reg_id] = _not_superseded(_with_store(kept, by_display), merged, register)
         if not replaced.empty:
             _move_to_rejected(replaced, by_display)
             _say_undecidable(replaced, same_time, by_display)
@@ -938,7 +971,17 @@ def consolidate(
     findings = findings.reset_index(drop=True)
     records = {reg_id: frame.sort_values(["store_code", "source_file", "source_sheet", "source_row"],
                                          kind="stable", ignore_index=True) for reg_id, frame in records.items()}
-    return Consolidation(root, registers, entries, records, rejected, findings)
+    return Consolidation(root, registers, entries, records, rejected, findings, rejected_records)
+
+
+def _not_superseded(rows: pd.DataFrame, records: pd.DataFrame, register: Register) -> pd.DataFrame:
+    """Rejected rows whose key a current record of the same store does not carry (that record stands)."""
+    if rows.empty or records.empty or not register.key:
+        return rows
+    theirs = set(zip(records["store_code"], key_text(records, register).str.casefold(), strict=True))
+    mine = pd.Series(list(zip(rows["store_code"], key_text(rows, register).str.casefold(), strict=True)),
+                     index=rows.index)
+    return rows[~mine.isin(theirs).to_numpy()]
 
 
 def _move_to_rejected(rows: pd.DataFrame, by_display: dict[str, FileEntry]) -> None:

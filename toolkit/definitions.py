@@ -140,6 +140,21 @@ class Deadline:
     paused: dict[str, Any] | None = None  # a condition under which the clock stands still (状态 暂停)
     paused_since: str | None = None  # the date field saying since when a record is paused
 
+    def fields(self) -> set[str]:
+        """Every field the deadline reads: a record whose error is in none of them can still be judged."""
+        used = {*self.start, *self.when}
+        done = self.done or {}
+        if "later_record" in done:
+            group = done["later_record"]["group"]
+            used |= {*(group if isinstance(group, list) else [group]), done["later_record"]["date"]}
+        used |= set(done.get("any_present", [])) | ({done["field"]} if "field" in done else set())
+        for name in (self.done_date, self.due, self.limit_by_field, self.paused_since):
+            if name:
+                used.add(name)
+        if self.paused and "field" in self.paused:
+            used.add(self.paused["field"])
+        return used
+
     def limit_for(self, value: str | None) -> Duration | None:
         return self.limit_by.get(value, self.limit) if value is not None else self.limit
 

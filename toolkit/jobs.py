@@ -53,7 +53,7 @@ def monthly_summary(
     last_month = read_previous(previous) if previous else None  # a wrong file is said before the long read
     check_writable(output)
     result = consolidate(folder, registers, config, reference_year or month.year, jobs, progress)
-    lists = overdue_lists(result.records, registers, as_of, config.soon_days)
+    lists = overdue_lists(result.records, registers, as_of, config.soon_days, result.rejected_records)
     write_summary(output, result, lists, month, config, last_month)
     return MonthlySummary(result, lists, month, output)
 
@@ -69,7 +69,8 @@ def overdue_run(
     if out_dir is not None or split_by:
         check_writable(target, folder=True)
     result = consolidate(folder, registers, config, as_of.year, jobs, progress)
-    lists = overdue_lists(result.records, registers, as_of, soon_days if soon_days is not None else config.soon_days)
+    lists = overdue_lists(result.records, registers, as_of, soon_days if soon_days is not None else config.soon_days,
+                          result.rejected_records)
     written: list[Path] = []
     if out_dir is not None or split_by:
         written = write_overdue_books(target, lists,
@@ -138,7 +139,7 @@ def email_run(
 
     settings = config.email
     result = consolidate(folder, registers, config, month.year, jobs, progress)
-    lists = overdue_lists(result.records, registers, as_of, config.soon_days)
+    lists = overdue_lists(result.records, registers, as_of, config.soon_days, result.rejected_records)
     outbox = out_dir / f"邮件_{month}"
     letters = []
     if not result.readable:  # nothing read: nothing worth sending

@@ -21,10 +21,11 @@ from .records import key_text
 from .workdays import WorkdayCalendar, calendar_for
 
 ITEM_COLUMNS = ["register", "register_name", "store_code", "store_name", "key", "customer", "owner", "rule",
-                "rule_name", "due", "days_overdue", "status", "source_file", "source_sheet", "source_row"]
+                "rule_name", "due", "days_overdue", "status", "data_error", "source_file", "source_sheet", "source_row"]
 ITEM_LABELS_ZH = {"register_name": "登记表", "store_code": "门店编号", "store_name": "门店名称", "key": "编号",
                   "customer": "客户", "owner": "负责人", "rule_name": "规则", "due": "应完成日期",
-                  "days_overdue": "逾期天数", "status": "状态", "source_file": "来源文件", "source_sheet": "工作表",
+                  "days_overdue": "逾期天数", "status": "状态", "data_error": "数据有误", "source_file": "来源文件",
+                  "source_sheet": "工作表",
                   "source_row": "行号"}
 PAUSED_COLUMNS = [*ITEM_COLUMNS, "since"]
 CARE_COLUMNS = ["register", "register_name", "store_code", "store_name", "key", "customer", "owner", "rule",
@@ -174,6 +175,8 @@ def _frame(records: pd.DataFrame, register: Register, deadline: Deadline, mask: 
         "key": _item_key(sel, register, deadline), "customer": _column(sel, register, register.customer),
         "owner": _column(sel, register, register.owner), "rule": deadline.id, "rule_name": deadline.name_zh,
         "status": status, "source_file": sel["source_file"], "source_sheet": sel["source_sheet"],
+        "data_error": (sel["_rejected"].map({True: "数据有误，见问题数据", False: ""}).astype("string")
+                       if "_rejected" in sel else pd.Series("", index=sel.index, dtype="string")),
         "source_row": sel["source_row"], **{k: v.reindex(sel.index) for k, v in extra.items()},
     })[columns]
 
@@ -250,22 +253,46 @@ def _empty(columns: list[str]) -> pd.DataFrame:
                                       else "string") for c in columns})
 
 
+def _with_evaluable(frame: pd.DataFrame, rejected: pd.DataFrame | None, deadline: Deadline
+                    ) -> tuple[pd.DataFrame, int]:
+    """The records plus the rejected rows this deadline can still judge (no error in a field it reads),
+    marked ``_rejected``; and how many rejected rows it cannot judge."""
+    if rejected is None or rejected.empty:
+        return frame, 0
+    used = deadline.fields()
+    bad = rejected["_bad_fields"].astype(str)
+    judged = bad.map(lambda b: b != "*" and not (set(filter(None, b.split(","))) & used)).to_numpy(dtype=bool)
+    extra = rejected[judged].drop(columns="_bad_fields").assign(_rejected=True)
+    both = pd.concat([frame.assign(_rejected=False), extra], ignore_index=True) if len(extra) else frame
+    return both, int((~judged).sum())
+
+
 def overdue_lists(records: dict[str, pd.DataFrame], registers: dict[str, Register], as_of: dt.date,
-                  soon_days: int = DEFAULT_SOON_DAYS) -> OverdueLists:
-    """Apply every register's deadlines to its consolidated records, as of the given day."""
+                  soon_days: int = DEFAULT_SOON_DAYS, rejected: dict[str, pd.DataFrame] | None = None
+                  ) -> OverdueLists:
+    """Apply every register's deadlines to its consolidated records, as of the given day. Rows rejected
+    for an error in a field a deadline does not read (``rejected``, see Consolidation.rejected_records)
+    are judged too and marked 数据有误; those it cannot judge are counted in the notes."""
     calendars: dict[str, WorkdayCalendar] = {}
     items, soon, care = [_empty(ITEM_COLUMNS)], [_empty(ITEM_COLUMNS)], [_empty(CARE_COLUMNS)]
     paused = [_empty(PAUSED_COLUMNS)]
-    for reg_id, frame in records.items():
+    unjudged: dict[str, int] = {}
+    for reg_id, accepted in records.items():
         register = registers[reg_id]
-        if frame.empty:
+        if accepted.empty and not (rejected or {}).get(reg_id, pd.DataFrame()).shape[0]:
             continue
-        stands_for: dict[str, pd.Series] = {}
+        mine = (rejected or {}).get(reg_id)
         for deadline in register.deadlines:
-            for other in deadline.replaces:
-                mask = applies_to(frame, deadline)
-                stands_for[other] = stands_for[other] | mask if other in stands_for else mask
-        for deadline in register.deadlines:
+            frame, cannot = _with_evaluable(accepted, mine, deadline)
+            if cannot:
+                unjudged[register.name_zh] = max(unjudged.get(register.name_zh, 0), cannot)
+            if frame.empty:
+                continue
+            stands_for: dict[str, pd.Series] = {}
+            for other_deadline in register.deadlines:
+                if deadline.id in other_deadline.replaces:
+                    mask = applies_to(frame, other_deadline)
+                    stands_for[deadline.id] = stands_for[deadline.id] | mask if deadline.id in stands_for else mask
             if deadline.kind == "anniversary":
                 care.append(_anniversaries(frame, register, deadline, as_of))
             else:
@@ -288,6 +315,10 @@ def overdue_lists(records: dict[str, pd.DataFrame], registers: dict[str, Registe
         combine(care, ["store_code", "days_until", "customer"], [True, True, True]),
         paused=combine(paused, ["store_code", "register", "key"], [True, True, True]),
     )
+    for name, count in unjudged.items():
+        result.notes_zh.append(f"{name}：{count} 行数据有误且时限所需的字段无法读取，无法判断时限（见问题数据）")
+        result.notes_en.append(f"{name}: {count} rejected rows cannot be judged (a field their deadlines read has an "
+                               "error; see the rejected rows)")
     for calendar in calendars.values():
         if calendar.unknown_years:
             result.notes_zh.append(calendar.note_zh)
@@ -298,11 +329,12 @@ def overdue_lists(records: dict[str, pd.DataFrame], registers: dict[str, Registe
 def lists_json(lists: OverdueLists) -> dict:
     """The ``--json`` contract of ``taizhang overdue``."""
     keys = ["register", "store_code", "store_name", "key", "customer", "owner", "rule", "due", "days_overdue",
-            "status"]
+            "status", "data_error"]
 
     def rows(frame: pd.DataFrame) -> list[dict]:
         out = frame[keys].astype(object).where(frame[keys].notna(), None)
-        return [{k: (int(v) if k == "days_overdue" else v) for k, v in r.items()} for r in out.to_dict("records")]
+        return [{k: (int(v) if k == "days_overdue" else bool(v) if k == "data_error" else v) for k, v in r.items()}
+                for r in out.to_dict("records")]
 
     care_keys = ["register", "store_code", "store_name", "key", "customer", "owner", "rule", "date", "days_until"]
     care = lists.care[care_keys].astype(object)
