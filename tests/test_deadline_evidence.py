@@ -217,3 +217,28 @@ def test_a_row_rejected_for_a_typo_the_deadline_does_not_read_stays_on_the_list_
     marks = dict(zip(lists.items["key"], lists.items["data_error"], strict=True))
     assert marks == {"2610001": "数据有误，见问题数据", "2610003": ""}
     assert any("1 行数据有误且时限所需的字段无法读取" in note for note in lists.notes_zh)
+
+
+def test_overdue_names_the_files_it_could_not_read_and_counts_the_rejected_rows(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from tests.torture import ROOT
+
+    folder = tmp_path / "in" / "001_朝阳店"
+    folder.mkdir(parents=True)
+    write_workbook(folder / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER, complaint("2610001", dt.date(2026, 10, 1),
+                                                                             phone="12345")]})
+    (folder / "坏.xlsx").write_bytes(b"not a workbook")
+    done = subprocess.run([sys.executable, "-m", "toolkit.cli", "overdue", str(tmp_path / "in"), "--as-of",
+                           "2026-11-05", "--json"], cwd=ROOT, capture_output=True, timeout=300)
+    report = json.loads(done.stdout)
+    assert done.returncode == 3  # the lists are incomplete
+    assert any("could not be read" in n and "坏.xlsx" in n for n in report["notes"])
+    assert any("1 rows were rejected" in n for n in report["notes"])
+    assert [(i["key"], i["data_error"]) for i in report["items"]] == [("2610001", True)]
+    (folder / "投诉.xlsx").unlink()
+    done = subprocess.run([sys.executable, "-m", "toolkit.cli", "overdue", str(tmp_path / "in"), "--as-of",
+                           "2026-11-05", "--json"], cwd=ROOT, capture_output=True, timeout=300)
+    assert done.returncode == 2  # nothing could be read: "逾期 0" would mean nothing

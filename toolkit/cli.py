@@ -513,6 +513,7 @@ def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_b
         payload = lists_json(lists)
         payload["files"] = [str(p) for p in written]
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        _overdue_exit(run.result)
         return
     console = _console()
     print_manifest_lines(run.result, console)
@@ -531,7 +532,15 @@ def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_b
         console.print(f"[yellow]{note}[/]")
     for path in written:
         console.print(f"工作簿 / workbook: {path}")
-    if not run.result.complete:
+    _overdue_exit(run.result)
+
+
+def _overdue_exit(result) -> None:
+    """2 when nothing could be read (the lists would be empty for that reason alone), 3 when some input
+    could not be: the lists are incomplete."""
+    if not result.readable:
+        sys.exit(2)
+    if not result.complete:
         sys.exit(3)
 
 

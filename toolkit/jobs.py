@@ -58,6 +58,21 @@ def monthly_summary(
     return MonthlySummary(result, lists, month, output)
 
 
+def say_what_was_not_read(result: Consolidation, lists: OverdueLists) -> None:
+    """The lists' notes name the files that could not be read and count the rejected rows: a list that
+    says 逾期 0 over files it could not read would be believed."""
+    unusable = [f for f in result.files if f.status == "unusable"]
+    if unusable:
+        names = "、".join(f.display for f in unusable[:10]) + (f" 等 {len(unusable)} 个" if len(unusable) > 10 else "")
+        lists.notes_zh.insert(0, f"{len(unusable)} 个文件或文件夹无法读取，其中的记录不在清单中：{names}")
+        lists.notes_en.insert(0, f"{len(unusable)} files or folders could not be read; their records are not on the "
+                                 f"lists: {', '.join(f.display for f in unusable[:10])}")
+    if result.rows_rejected:
+        lists.notes_zh.append(f"{result.rows_rejected} 行数据有误被拒收（见汇总的「问题数据」）；时限能判断的仍在清单中，标「数据有误」")
+        lists.notes_en.append(f"{result.rows_rejected} rows were rejected for errors; those whose deadlines can be "
+                              "judged are still listed, marked data error")
+
+
 def overdue_run(
     folder: Path, registers: dict[str, Register], config: Config, as_of: dt.date, soon_days: int | None = None,
     out_dir: Path | None = None, split_by: str | None = None, jobs: int | None = None,
@@ -71,6 +86,7 @@ def overdue_run(
     result = consolidate(folder, registers, config, as_of.year, jobs, progress)
     lists = overdue_lists(result.records, registers, as_of, soon_days if soon_days is not None else config.soon_days,
                           result.rejected_records)
+    say_what_was_not_read(result, lists)
     written: list[Path] = []
     if out_dir is not None or split_by:
         written = write_overdue_books(target, lists,
