@@ -27,7 +27,7 @@ from .statistics import Table, register_figures, summary_table
 from .template import NUMBER_FORMATS, column_width, display_width
 from .xlsx import Book, Column, sheet_title
 
-OVERVIEW_COLUMNS = ["登记表", "门店编号", "门店名称", "记录数", "本月新增", "拒收行", "警告", "未结", "逾期", "关键指标"]
+OVERVIEW_COLUMNS = ["登记表", "门店编号", "门店名称", "记录数", "本月新增", "拒收行", "警告", "未结", "逾期"]
 FIELD_KINDS = {"integer": "number", "decimal": "number", "date": "date", "datetime": "datetime",
                "time": "time_minutes"}
 FORMATS = {"integer": "#,##0", "decimal": "#,##0.00", "percent": "0.0%"}
@@ -55,7 +55,7 @@ class OverviewRow:
     warnings: int
     open: int | None
     overdue: int
-    figures: str
+    figures: dict[str, tuple[object, str]]  # key figure name -> (value, format): one column each in 总览
 
 
 def _shown_number(value: float, fmt: str) -> str:
@@ -63,15 +63,6 @@ def _shown_number(value: float, fmt: str) -> str:
     if fmt == "percent":
         return f"{value:.1%}"
     return f"{value:,.2f}" if fmt == "decimal" else f"{value:,.0f}"
-
-
-def _figure_text(figures: dict[str, tuple[object, str]]) -> str:
-    parts = []
-    for name, (value, fmt) in figures.items():
-        missing = value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-        shown = "-" if missing else _shown_number(float(value), fmt)
-        parts.append(f"{name} {shown}")
-    return "；".join(parts)
 
 
 def overview_rows(result: Consolidation, lists: OverdueLists, month: pd.Period | None,
@@ -122,7 +113,7 @@ def _overview_row(register: Register, code: str, name: str, figures: pd.Series, 
 
     key = {m.name_zh: (figures[m.name_zh], m.format) for m in register.figures}
     return OverviewRow(register, code, name, count("records") or 0, count("new"), rejected, warnings, count("open"),
-                       overdue, _figure_text(key))
+                       overdue, key)
 
 
 class PreviousError(ValueError):
@@ -233,6 +224,9 @@ class SummaryWriter:
         if previous is not None:
             columns[4:4] = ["记录数变化"]
             columns.insert(columns.index("逾期") + 1, "逾期变化")
+        # every register's key figures, one numeric column each (pivotable), in the registers' order
+        figure_formats = {name: fmt for row in rows for name, (_, fmt) in row.figures.items()}
+        columns += [name for name in figure_formats if name not in columns]
         top = 3
         for c, name in enumerate(columns):
             ws.write(top, c, name, self.head)
@@ -245,7 +239,10 @@ class SummaryWriter:
             num = self.bold_numbers["integer"] if sub else self.numbers["integer"]
             values = {"登记表": row.register.name_zh, "门店编号": row.store_code, "门店名称": row.store_name,
                       "记录数": row.records, "本月新增": row.new, "拒收行": row.rejected, "警告": row.warnings,
-                      "未结": row.open, "逾期": row.overdue, "关键指标": row.figures}
+                      "未结": row.open, "逾期": row.overdue}
+            for name in figure_formats:
+                value = row.figures.get(name, (None, ""))[0]
+                values[name] = None if value is None or pd.isna(value) else float(value)
             if previous is not None:
                 before = previous.get((row.register.name_zh, row.store_code, row.store_name))
                 values["记录数变化"] = row.records - before[0] if before else None
@@ -259,6 +256,9 @@ class SummaryWriter:
                     ws.write_blank(r, c, None, text_fmt)
                 elif isinstance(value, str):
                     ws.write_string(r, c, value, text_fmt)
+                elif name in figure_formats:
+                    shown = (self.bold_numbers if sub else self.numbers)[figure_formats[name]]
+                    ws.write_number(r, c, value, shown)
                 else:
                     ws.write_number(r, c, value, self.red if name == "逾期" and value and not sub else num)
         r += 1
@@ -273,9 +273,10 @@ class SummaryWriter:
         ws.autofilter(top, 0, r - 1, len(columns) - 1)
         ws.freeze_panes(top + 1, 3)
         ws.repeat_rows(top)
-        widths = {"登记表": 16, "门店编号": 9, "门店名称": 10, "关键指标": 48}
+        widths = {"登记表": 16, "门店编号": 9, "门店名称": 10}
         for c, name in enumerate(columns):
-            ws.set_column(c, c, widths.get(name, 9))
+            least = 14 if figure_formats.get(name) == "decimal" else 9  # 1,356,827.78 and no ###
+            ws.set_column(c, c, widths.get(name, max(least, display_width(name) + 2)))
         r += 2
         for note in notes:
             ws.write(r, 0, note, self.subtitle)
