@@ -242,3 +242,43 @@ def test_overdue_names_the_files_it_could_not_read_and_counts_the_rejected_rows(
     done = subprocess.run([sys.executable, "-m", "toolkit.cli", "overdue", str(tmp_path / "in"), "--as-of",
                            "2026-11-05", "--json"], cwd=ROOT, capture_output=True, timeout=300)
     assert done.returncode == 2  # nothing could be read: "逾期 0" would mean nothing
+
+
+D = dt.date
+TABLES = {
+    "incidents": (["事件编号", "发生日期", "登记日期", "事件描述", "影响程度", "状态", "关闭日期", "原因分析", "纠正措施"], [
+        ["E1", D(2026, 10, 30), D(2026, 10, 30), "摔倒", "严重", "处理中", None, None, None],  # 7 days: due 11-06
+        ["E2", D(2026, 10, 20), D(2026, 10, 20), "摔倒", "严重", "处理中", None, None, None],
+        ["E3", D(2026, 10, 20), D(2026, 10, 20), "摔倒", "严重", "处理中", D(2026, 10, 25), None, None],
+        ["E4", D(2026, 10, 20), D(2026, 10, 20), "划伤", "轻微", "处理中", None, None, None],  # 30 days
+    ], {"E2": "incident_open"}, {"E1": "incident_open"}),
+    "property": (["登记编号", "顾客姓名", "财产描述", "接收日期", "预计归还日期", "归还日期", "状态"], [
+        ["P1", "王女士", "雨伞", D(2026, 10, 1), D(2026, 11, 1), None, "在保管"],
+        ["P2", "王女士", "手机", D(2026, 10, 1), D(2026, 11, 1), D(2026, 11, 2), "在保管"],  # returned by date
+        ["P3", "李先生", "外套", D(2026, 10, 1), D(2026, 11, 7), None, "在保管"],
+    ], {"P1": "custody_overdue"}, {"P3": "custody_overdue"}),
+    "service": (["服务单号", "服务请求日期", "客户姓名", "服务类型", "服务完成情况", "完成日期", "服务跟踪日期"], [
+        ["S1", D(2026, 10, 30), "赵女士", "安装", "进行中", None, None],  # 3 days: due 11-02
+        ["S2", D(2026, 10, 30), "赵女士", "维修", "进行中", None, None],  # 7 days: due 11-06
+        ["S3", D(2026, 10, 20), "钱先生", "维修", "进行中", D(2026, 10, 24), None],  # done by date
+        ["S4", D(2026, 10, 20), "钱先生", "维修", "已完成", D(2026, 10, 24), None],  # no follow-up: 7 days
+        ["S5", D(2026, 10, 20), "钱先生", "维修", "已完成", D(2026, 10, 24), D(2026, 10, 26)],
+    ], {"S1": "service_open", "S4": "service_follow_up"}, {"S2": "service_open"}),
+    "referrals": (["登记日期", "推荐人", "被推荐人", "状态", "签单日期", "奖励发放日期"], [
+        [D(2026, 9, 1), "张三", "李四", "已签单", D(2026, 9, 20), None],  # 30 days: due 10-20
+        [D(2026, 9, 1), "张三", "王五", "已签单", D(2026, 9, 20), D(2026, 10, 1)],
+        [D(2026, 10, 1), "张三", "赵六", "已签单", D(2026, 10, 7), None],  # due 11-06: soon
+        [D(2026, 10, 1), "张三", "钱七", "已到店", None, None],
+    ], {"李四": "reward_unpaid"}, {"赵六": "reward_unpaid"}),
+}
+
+
+@pytest.mark.parametrize("register_id", sorted(TABLES))
+def test_truth_table_of_a_built_in_deadline(tmp_path, registers, register_id):
+    header, rows, late, soon = TABLES[register_id]
+    lists = _lists(tmp_path, {registers[register_id].name_zh: [header, *rows]}, registers)
+    keyed = "customer" if register_id == "referrals" else "key"  # a referral is named by whom it brought
+    mine = lists.items[lists.items["register"] == register_id]
+    coming = lists.due_soon[lists.due_soon["register"] == register_id]
+    assert dict(zip(mine[keyed], mine["rule"], strict=True)) == late
+    assert dict(zip(coming[keyed], coming["rule"], strict=True)) == soon
