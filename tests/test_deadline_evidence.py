@@ -282,3 +282,85 @@ def test_truth_table_of_a_built_in_deadline(tmp_path, registers, register_id):
     coming = lists.due_soon[lists.due_soon["register"] == register_id]
     assert dict(zip(mine[keyed], mine["rule"], strict=True)) == late
     assert dict(zip(coming[keyed], coming["rule"], strict=True)) == soon
+
+
+STORY = """
+id: overseas_complaints
+name_zh: 海外客诉台账
+name_en: Overseas complaints
+key: record_no
+date: received_date
+fields:
+  - {key: record_no, label_zh: 编号, label_en: No., type: text, required: true}
+  - {key: key_account, label_zh: 是否大客户, label_en: Key account, type: choice, options: [是, 否]}
+  - {key: received_date, label_zh: 投诉日期, label_en: Received, type: date, required: true}
+  - {key: due_date, label_zh: 应结案日期, label_en: Due, type: date}
+  - {key: closed_date, label_zh: 实际完成日期, label_en: Closed, type: date}
+  - {key: status, label_zh: 结案状态, label_en: Status, type: choice, options: [跟进中, 已结案, 暂停]}
+deadlines:
+  - id: close
+    name_zh: 超期未结案
+    name_en: Not closed in time
+    from: received_date
+    due: due_date
+    limit_by: {field: key_account, limits: {是: 7 working days, 否: 10 working days}}
+    warn: 3 working days
+    done: {field: status, in: [已结案]}
+    done_date: closed_date
+    paused: {field: status, in: [暂停]}
+"""
+
+
+def _oracle(rows: list[list], day: dt.date) -> tuple[set[str], set[str], set[str]]:
+    """The lists of one day worked out record by record, the way a clerk would with a calendar."""
+    import chinese_calendar
+
+    def add_workdays(start: dt.date, n: int) -> dt.date:
+        while n:
+            start += dt.timedelta(days=1)
+            n -= chinese_calendar.is_workday(start)
+        return start
+
+    horizon = add_workdays(day, 3)
+    late, soon, paused = set(), set(), set()
+    for no, key_account, received, due, closed, status in rows:
+        if closed is not None and closed <= day or closed is None and status == "已结案":
+            continue
+        if status == "暂停":
+            paused.add(no)
+            continue
+        due = due or add_workdays(received, 7 if key_account == "是" else 10)
+        if due < day:
+            late.add(no)
+        elif due <= horizon:
+            soon.add(no)
+    return late, soon, paused
+
+
+def test_a_company_complaint_register_gives_the_lists_a_clerk_would_make_every_day_of_a_month(tmp_path):
+    import random
+
+    (tmp_path / "defs").mkdir()
+    (tmp_path / "defs" / "overseas_complaints.yaml").write_text(STORY, encoding="utf-8")
+    registers = load_registers([tmp_path / "defs"])
+    rng = random.Random(11)
+    rows = []
+    for i in range(60):
+        received = D(2026, 10, 1) + dt.timedelta(days=rng.randrange(0, 45))
+        due = received + dt.timedelta(days=rng.choice([10, 14, 20])) if rng.random() < 0.7 else None  # typed on most
+        closed = received + dt.timedelta(days=rng.randrange(2, 30)) if rng.random() < 0.5 else None
+        status = rng.choice(["跟进中", "跟进中", "暂停"]) if closed is None else rng.choice(["已结案", "跟进中"])
+        rows.append([f"K{i:03d}", rng.choice(["是", "否"]), received, due, closed, status])
+    header = ["编号", "是否大客户", "投诉日期", "应结案日期", "实际完成日期", "结案状态"]
+    folder = tmp_path / "in" / "001_朝阳店"
+    folder.mkdir(parents=True)
+    write_workbook(folder / "客诉.xlsx", {"客诉": [header, *rows]})
+    result = consolidate(tmp_path / "in", registers, jobs=1)
+    assert result.rows_rejected == 0
+    for offset in range(30):
+        day = D(2026, 11, 1) + dt.timedelta(days=offset)
+        lists = overdue_lists(result.records, registers, day)
+        late, soon, paused = _oracle(rows, day)
+        assert set(lists.items["key"]) == late, day
+        assert set(lists.due_soon["key"]) == soon, day
+        assert set(lists.paused["key"]) == paused, day
