@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from tests.conftest import COMPLAINT_HEADER, complaint, write_workbook
@@ -364,3 +365,30 @@ def test_a_company_complaint_register_gives_the_lists_a_clerk_would_make_every_d
         assert set(lists.items["key"]) == late, day
         assert set(lists.due_soon["key"]) == soon, day
         assert set(lists.paused["key"]) == paused, day
+
+
+def test_no_item_on_the_demos_lists_is_contradicted_by_its_own_record(tmp_path, registers):
+    """Every overdue item of the demo checked against its record: no date that ends its deadline on or
+    before the as-of day (its done_date, or any milestone of an any_present), no done status without a
+    done_date to overrule it."""
+    from toolkit.demo import write_demo
+
+    write_demo(tmp_path / "demo", registers, rows=40)
+    result = consolidate(tmp_path / "demo", registers, jobs=1)
+    lists = overdue_lists(result.records, registers, AS_OF, rejected=result.rejected_records)
+    end = pd.Timestamp(AS_OF) + pd.Timedelta(days=1)
+    assert len(lists.items) > 50
+    for item in lists.items.itertuples():
+        register = registers[item.register]
+        deadline = next(d for d in register.deadlines if d.id == item.rule)
+        frame = result.records[item.register]
+        if item.data_error:
+            frame = result.rejected_records[item.register]
+        record = frame[(frame["source_file"] == item.source_file) & (frame["source_row"] == item.source_row)].iloc[0]
+        done = deadline.done or {}
+        if deadline.done_date:
+            assert pd.isna(record[deadline.done_date]) or record[deadline.done_date] >= end, item
+        for name in done.get("any_present", []):
+            assert pd.isna(record[name]) or record[name] >= end, item
+        if "in" in done and not deadline.done_date:
+            assert str(record[done["field"]]) not in done["in"], item

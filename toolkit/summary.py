@@ -58,6 +58,10 @@ class OverviewRow:
     figures: dict[str, tuple[object, str]]  # key figure name -> (value, format): one column each in 总览
 
 
+RATE_NOTE = ("说明：按时率（按时结案率、4小时修复率、15分钟到场率等）= 按时完成数 ÷（截至统计日已完成数 + 截至统计日仍未完成且已超期数）；"
+             "未完成且未到期的不计入 / on-time rates = met on time ÷ (met by the as-of day + still open past the deadline)")
+
+
 def _shown_number(value: float, fmt: str) -> str:
     """A figure as the workbook shows it (see FORMATS): in 总览's key figures and to size columns."""
     if fmt == "percent":
@@ -316,6 +320,9 @@ class SummaryWriter:
             r = first + len(frame) + 2
             if table.chart:
                 r = max(r, first + 16)
+        if any(v.op == "within" for s in register.summaries for v in s.values) or any(
+                m.op == "within" for m in register.figures):
+            ws.write(r, 0, RATE_NOTE, self.subtitle)
         for c, width in widths.items():
             ws.set_column(c, c, min(max(width + 2, 16 if c == 0 else 11), 40))
 
