@@ -392,3 +392,21 @@ def test_no_item_on_the_demos_lists_is_contradicted_by_its_own_record(tmp_path, 
             assert pd.isna(record[name]) or record[name] >= end, item
         if "in" in done and not deadline.done_date:
             assert str(record[done["field"]]) not in done["in"], item
+
+
+def test_registers_show_says_every_part_of_a_rule_in_words(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.torture import ROOT
+
+    (tmp_path / "defs").mkdir()
+    (tmp_path / "defs" / "overseas_complaints.yaml").write_text(
+        STORY.replace("    warn: 3 working days\n", "    warn: 3 working days\n    calendar: weekdays\n"), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "toolkit.cli", "--definitions", str(tmp_path / "defs"), "registers",
+                           "show", "overseas_complaints"], cwd=ROOT, capture_output=True, timeout=120,
+                          env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"})
+    text = " ".join(done.stdout.decode().split())
+    for words in ("已填「应结案日期」时以其为应完成日期", "提前3个工作日提醒", "工作日按周一至周五计",
+                  "「结案状态」为「暂停」时暂停计时", "已填「实际完成日期」即于该日完成"):
+        assert words in text, (words, text[-800:])

@@ -125,6 +125,16 @@ def describe_deadline(reg: Register, d: Deadline) -> tuple[str, str]:
     if d.warn is not None:
         done_zh += f"；提前{d.warn.zh}提醒"
         done_en += f"; due soon {d.warn} ahead"
+    kind = d.calendar or reg.calendar
+    if kind and any(v.working for v in (d.limit, d.warn, *d.limit_by.values()) if v is not None):
+        done_zh += "；工作日按" + {"china": "国家法定节假日（含调休）", "weekdays": "周一至周五",
+                                 "company": "公司日历（法定节假日加公司自定）"}[kind] + "计"
+        done_en += "; working days by the " + {"china": "official calendar", "weekdays": "Monday–Friday calendar",
+                                               "company": "company calendar"}[kind]
+    if d.paused:
+        p_zh, p_en = condition_text(reg, d.paused)
+        done_zh += f"；{p_zh}时暂停计时（单独列出）"
+        done_en += f"; the clock stops while {p_en} (listed apart)"
     if d.done_date:
         done_zh += f"；已填{_zh(reg, d.done_date)}即于该日完成（不论状态）"
         done_en += f"; done on {_en(reg, d.done_date)} once it is filled in, whatever the status"
