@@ -410,3 +410,19 @@ def test_registers_show_says_every_part_of_a_rule_in_words(tmp_path):
     for words in ("已填「应结案日期」时以其为应完成日期", "提前3个工作日提醒", "工作日按周一至周五计",
                   "「结案状态」为「暂停」时暂停计时", "已填「实际完成日期」即于该日完成"):
         assert words in text, (words, text[-800:])
+
+
+def test_a_complaint_with_its_resolved_date_typed_is_not_counted_open_in_the_overview(tmp_path, registers):
+    from toolkit.statistics import register_figures
+
+    folder = tmp_path / "in" / "001_朝阳店"
+    folder.mkdir(parents=True)
+    write_workbook(folder / "投诉.xlsx", {"投诉": [
+        COMPLAINT_HEADER,
+        complaint("2610001", dt.date(2026, 10, 1), status="处理中", resolved=dt.date(2026, 10, 10)),  # done 10-10
+        complaint("2610002", dt.date(2026, 10, 1), status="处理中", resolved=dt.date(2026, 11, 20)),  # not yet
+        complaint("2610003", dt.date(2026, 10, 2), status="处理中")]})
+    records = consolidate(tmp_path / "in", registers, jobs=1).records["complaints"]
+    figures = register_figures(records, registers["complaints"], None,
+                               records["store_code"].astype("string"), AS_OF)
+    assert int(figures.loc["001", "open"]) == 2

@@ -174,6 +174,18 @@ def summary_table(records: pd.DataFrame, register: Register, summary: Summary,
                  summary.chart)
 
 
+def open_records(records: pd.DataFrame, register: Register, as_of: dt.date | None = None) -> pd.Series:
+    """Records still open: the register's ``open`` condition, except where a deadline's ``done_date`` is
+    filled in (by the as-of day): a complaint with its 解决日期 typed is not open because 处理状态 was
+    left at 处理中, as on the overdue lists."""
+    mask = condition_mask(records, register.open)
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1) if as_of is not None else None
+    for name in dict.fromkeys(d.done_date for d in register.deadlines if d.done_date):
+        on = pd.to_datetime(records[name], errors="coerce")
+        mask &= ~(on.notna() & (on < end if end is not None else True))
+    return mask.astype(bool)
+
+
 def register_figures(records: pd.DataFrame, register: Register, month: pd.Period | None,
                      by: pd.Series, as_of: dt.date | None = None) -> pd.DataFrame:
     """Per value of ``by`` (a store code per record, or one label for all): records, new in the month,
@@ -181,7 +193,7 @@ def register_figures(records: pd.DataFrame, register: Register, month: pd.Period
     out = pd.DataFrame({"records": by.value_counts(sort=False)})
     out["new"] = (in_month_mask(records, register.date, month).groupby(by).sum()
                   if month is not None and register.date else pd.NA)
-    out["open"] = condition_mask(records, register.open).groupby(by).sum() if register.open is not None else pd.NA
+    out["open"] = open_records(records, register, as_of).groupby(by).sum() if register.open is not None else pd.NA
     for m in register.figures:
         out[m.name_zh] = measure(records, register, m, [by], as_of)
     return out
