@@ -426,3 +426,18 @@ def test_a_complaint_with_its_resolved_date_typed_is_not_counted_open_in_the_ove
     figures = register_figures(records, registers["complaints"], None,
                                records["store_code"].astype("string"), AS_OF)
     assert int(figures.loc["001", "open"]) == 2
+
+
+def test_the_same_late_complaint_rejected_in_two_versions_of_a_file_is_one_item(tmp_path, registers):
+    import os
+
+    folder = tmp_path / "in" / "001_朝阳店"
+    folder.mkdir(parents=True)
+    for name, when in (("投诉_v1.xlsx", 1_780_000_000), ("投诉_v2.xlsx", 1_780_086_400)):
+        write_workbook(folder / name, {"投诉": [COMPLAINT_HEADER, complaint("2610001", dt.date(2026, 10, 1),
+                                                                          subject=name, phone="12345")]})
+        os.utime(folder / name, (when, when))
+    result = consolidate(tmp_path / "in", registers, jobs=1)
+    lists = overdue_lists(result.records, registers, AS_OF, rejected=result.rejected_records)
+    assert list(zip(lists.items["key"], lists.items["source_file"], strict=True)) == [
+        ("2610001", "001_朝阳店/投诉_v2.xlsx")]

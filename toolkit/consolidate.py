@@ -946,7 +946,8 @@ def consolidate(
         records[reg_id] = merged
         if evaluable is not None and not evaluable.empty:
             kept = evaluable[(_of_file(evaluable["source_file"], by_display, "status") == "ok").to_numpy()]
-            rejected_records[reg_id] = _not_superseded(_with_store(kept, by_display), merged, register)
+            rejected_records[reg_id] = _newest_of_each_key(
+                _not_superseded(_with_store(kept, by_display), merged, register), register, order)
         if not replaced.empty:
             _move_to_rejected(replaced, by_display)
             _say_undecidable(replaced, same_time, by_display)
@@ -982,6 +983,18 @@ def _not_superseded(rows: pd.DataFrame, records: pd.DataFrame, register: Registe
     mine = pd.Series(list(zip(rows["store_code"], key_text(rows, register).str.casefold(), strict=True)),
                      index=rows.index)
     return rows[~mine.isin(theirs).to_numpy()]
+
+
+def _newest_of_each_key(rows: pd.DataFrame, register: Register, order: dict[str, int]) -> pd.DataFrame:
+    """Of rejected rows sharing a store and a complete key (v1 and v2 of a file, both with an error), only
+    the newest file's: one record, one judgement."""
+    if rows.empty or not register.key:
+        return rows
+    complete = key_complete(rows, register).to_numpy(dtype=bool)
+    keyed = rows.assign(_key=key_text(rows, register).str.casefold().to_numpy(),
+                        _rank=rows["source_file"].astype(str).map(order).fillna(-1).to_numpy())
+    newest = keyed[complete].sort_values("_rank", kind="stable").drop_duplicates(["store_code", "_key"], keep="last")
+    return pd.concat([newest, keyed[~complete]]).sort_index().drop(columns=["_key", "_rank"])
 
 
 def _move_to_rejected(rows: pd.DataFrame, by_display: dict[str, FileEntry]) -> None:
