@@ -447,3 +447,16 @@ def test_the_same_late_complaint_rejected_in_two_versions_of_a_file_is_one_item(
     lists = overdue_lists(result.records, registers, AS_OF, rejected=result.rejected_records)
     assert list(zip(lists.items["key"], lists.items["source_file"], strict=True)) == [
         ("2610001", "001_朝阳店/投诉_v2.xlsx")]
+
+
+@pytest.mark.parametrize("calendar, due", [("china", "2026-02-25"), ("weekdays", "2026-02-18")])
+def test_three_working_days_across_the_spring_festival(tmp_path, calendar, due):
+    """2026-02-13 (Friday) + 3 working days: by the official calendar Saturday 02-14 is a make-up working
+    day and 02-15…02-23 are off, so 02-14, 02-24, 02-25; Monday to Friday it is 02-16, 17, 18."""
+    (tmp_path / "defs").mkdir()
+    text = COMPANY_COMPLAINTS.replace("limit: 10 working days", f"limit: 3 working days\n    calendar: {calendar}")
+    (tmp_path / "defs" / "hq_complaints.yaml").write_text(text, encoding="utf-8")
+    registers = load_registers([tmp_path / "defs"])
+    lists = _lists(tmp_path, {"客诉": [["编号", "投诉日期", "应结案日期", "结案日期", "结案状态"],
+                                     ["K1", D(2026, 2, 13), None, None, "跟进中"]]}, registers, D(2026, 3, 2))
+    assert [(r.key, r.due) for r in lists.items.itertuples()] == [("K1", due)]
