@@ -191,3 +191,21 @@ def test_a_months_parts_sales_in_the_millions_fit_their_column_instead_of_showin
     assert ws.cell(7, 1).value == "合计" and ws.cell(7, 3).value == 1_373_457.05
     width = next(d.width for d in ws.column_dimensions.values() if d.min <= 3 <= d.max)  # ranges share one entry
     assert width >= len("1,373,457.05") + 1
+
+
+def test_a_summary_is_written_for_every_month_every_single_register_and_the_whole_demo(tmp_path, registers):
+    """Months before the data, the data's month, months after it (no duty rows in November: the default
+    month on 2026-12-01 used to crash) × each register alone and all of them together."""
+    from toolkit.consolidate import consolidate
+    from toolkit.demo import write_demo
+    from toolkit.overdue import overdue_lists
+    from toolkit.summary import write_summary
+
+    subsets = [dict(registers)] + [{reg_id: register} for reg_id, register in registers.items()]
+    for i, chosen in enumerate(subsets):
+        write_demo(tmp_path / f"demo{i}", chosen, rows=8)
+        result = consolidate(tmp_path / f"demo{i}", chosen, jobs=1)
+        lists = overdue_lists(result.records, chosen, dt.date(2026, 12, 1))
+        for month in ("2026-08", "2026-09", "2026-10", "2026-11", "2026-12"):
+            out = write_summary(tmp_path / f"{month}_{i}.xlsx", result, lists, pd.Period(month))
+            assert "总览" in calamine.CalamineWorkbook.from_path(str(out)).sheet_names, (month, list(chosen))

@@ -155,10 +155,14 @@ def summary_table(records: pd.DataFrame, register: Register, summary: Summary,
         whole = measure(scope, register, m, None, as_of) if len(scope) else pd.Series([pd.NA])
         totals[m.name_zh] = whole.iloc[0] if len(whole) else pd.NA
         formats[m.name_zh] = m.format
-    body = pd.DataFrame(columns)
-    if isinstance(body.index, pd.MultiIndex) or labels:
-        body.index.names = labels
-    body = body.reset_index()
+    if not len(scope):  # nothing in the month (no duty rows in November): the table is its totals line
+        body = pd.DataFrame({**{label: pd.Series(dtype="object") for label in labels},
+                             **{name: pd.Series(dtype="float64") for name in columns}})
+    else:
+        body = pd.DataFrame(columns)
+        if isinstance(body.index, pd.MultiIndex) or labels:
+            body.index.names = labels
+        body = body.reset_index()
     if len(body) and labels:
         body = body.sort_values(labels, kind="stable").reset_index(drop=True)
     total_row = dict.fromkeys(labels, "") | totals
