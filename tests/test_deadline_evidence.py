@@ -460,3 +460,14 @@ def test_three_working_days_across_the_spring_festival(tmp_path, calendar, due):
     lists = _lists(tmp_path, {"客诉": [["编号", "投诉日期", "应结案日期", "结案日期", "结案状态"],
                                      ["K1", D(2026, 2, 13), None, None, "跟进中"]]}, registers, D(2026, 3, 2))
     assert [(r.key, r.due) for r in lists.items.itertuples()] == [("K1", due)]
+
+
+def test_a_repair_fixed_three_days_ago_without_a_return_visit_is_late_one_visited_is_not(tmp_path, registers):
+    header = [*REPAIR_HEADER, "回访时间"]
+    lists = _lists(tmp_path, {"报修": [
+        header,
+        ["R1", at(1, 8), "漏水", "李师傅", at(1, 8, 10), at(1, 8, 20), at(1, 10), "是", None],  # due 11-04 10:00
+        ["R2", at(1, 8), "灯不亮", "李师傅", at(1, 8, 10), at(1, 8, 20), at(1, 10), "是", at(3, 15)],
+        ["R3", at(1, 8), "门锁", "李师傅", at(1, 8, 10), at(1, 8, 20), at(1, 10), "是", at(6, 9)],  # visited after
+    ]}, registers)
+    assert {k for k, r in _items(lists.items) if r == "repair_return_visit"} == {"R1", "R3"}
