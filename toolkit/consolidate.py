@@ -555,8 +555,9 @@ def _stores_of_rows(records: pd.DataFrame, register: Register, config: Config
     values = records[register.store].astype("str").fillna("").str.strip()
     names = values.unique()
     known = {v: config.store_named(v) for v in names if v} if config.stores else {}
-    code = values.map(lambda v: (known[v].code if known.get(v) else "") if config.stores else v).astype("str")
-    name = values.map(lambda v: (known[v].name if known.get(v) else "") if config.stores else v).astype("str")
+    codes = {v: (known[v].code if known.get(v) else "") if config.stores else v for v in names}
+    shown_names = {v: (known[v].name if known.get(v) else "") if config.stores else v for v in names}
+    code, name = values.map(codes).astype("str"), values.map(shown_names).astype("str")
     code = code.where(values != "", records["store_code"].fillna("").astype("str"))
     name = name.where(values != "", records["store_name"].fillna("").astype("str"))
     bad = (code == "").to_numpy()

@@ -261,7 +261,8 @@ def _with_evaluable(frame: pd.DataFrame, rejected: pd.DataFrame | None, deadline
         return frame, 0
     used = deadline.fields()
     bad = rejected["_bad_fields"].astype(str)
-    judged = bad.map(lambda b: b != "*" and not (set(filter(None, b.split(","))) & used)).to_numpy(dtype=bool)
+    verdict = {b: b != "*" and not (set(filter(None, b.split(","))) & used) for b in bad.unique()}  # few distinct
+    judged = bad.map(verdict).to_numpy(dtype=bool)
     extra = rejected[judged].drop(columns="_bad_fields").assign(_rejected=True)
     both = pd.concat([frame.assign(_rejected=False), extra], ignore_index=True) if len(extra) else frame
     return both, int((~judged).sum())
