@@ -500,7 +500,10 @@ def print_manifest_lines(result, console: Console) -> None:
 @pass_context
 def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_by: str | None,
                 out_dir: Path | None, soon_days: int | None, as_json: bool, jobs: int | None) -> None:
-    """Overdue and due-soon items, and the customer care list, from the workbooks under INPUT_DIR."""
+    """Overdue and due-soon items, and the customer care list, from the workbooks under INPUT_DIR.
+
+    Exit code: 0 every input was read, 1 some files could not be read (the lists are incomplete; the
+    notes say which), 2 nothing could be read (an empty list would mean nothing)."""
     from .jobs import overdue_run
     from .overdue import lists_json
 
@@ -536,12 +539,12 @@ def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_b
 
 
 def _overdue_exit(result) -> None:
-    """2 when nothing could be read (the lists would be empty for that reason alone), 3 when some input
+    """2 when nothing could be read (the lists would be empty for that reason alone), 1 when some input
     could not be: the lists are incomplete."""
     if not result.readable:
         sys.exit(2)
     if not result.complete:
-        sys.exit(3)
+        sys.exit(1)
 
 
 @main.command("export")
