@@ -209,3 +209,102 @@ def test_a_summary_is_written_for_every_month_every_single_register_and_the_whol
         for month in ("2026-08", "2026-09", "2026-10", "2026-11", "2026-12"):
             out = write_summary(tmp_path / f"{month}_{i}.xlsx", result, lists, pd.Period(month))
             assert "总览" in calamine.CalamineWorkbook.from_path(str(out)).sheet_names, (month, list(chosen))
+
+
+def _chart_parts(path) -> list[dict]:
+    """Each chart of a workbook: its kind, its value axes' titles, its series' header names and the
+    number of categories it plots."""
+    charts = []
+    with zipfile.ZipFile(path) as z:
+        for name in sorted(n for n in z.namelist() if n.startswith("xl/charts/chart")):
+            xml = z.read(name).decode()
+            kinds = re.findall(r"<c:(barChart|lineChart|pieChart|areaChart|scatterChart)>", xml)
+            axes = re.findall(r"<c:valAx>.*?</c:valAx>", xml, re.S)
+            charts.append({
+                "kinds": kinds,
+                "axis_titles": [re.findall(r"<a:t>([^<]*)</a:t>", a) for a in axes],
+                "series": re.findall(r"<c:tx><c:strRef><c:f>[^<]*</c:f><c:strCache><c:ptCount val=\"1\"/>"
+                                     r"<c:pt idx=\"0\"><c:v>([^<]*)</c:v>", xml),
+                "points": [int(n) for n in re.findall(r"<c:cat>.*?<c:ptCount val=\"(\d+)\"", xml, re.S)],
+            })
+    return charts
+
+
+def test_a_chart_never_puts_counts_rates_and_money_on_one_axis(month, registers):
+    """结案件数 138, 平均处理天数 1.51 and 赔偿金额 553,618 on one axis showed only the money."""
+    from toolkit.statistics import unit_of
+
+    _, out, _ = month
+    units: dict[str, set[str]] = {}
+    for register in registers.values():
+        for s in register.summaries:
+            for m in s.values:
+                units.setdefault(m.name_zh, set()).add(unit_of(m, register))
+    charts = _chart_parts(out)
+    assert charts
+    for chart in charts:
+        assert len(chart["kinds"]) == 1 and len(chart["axis_titles"]) <= 1
+        shown = set().union(*(units.get(name, {"件数"}) for name in chart["series"]))
+        assert len(shown) == 1, chart
+        if chart["axis_titles"]:
+            assert chart["axis_titles"][0] == [shown.pop()]
+    rates = [c for c in charts if c["axis_titles"] == [["比率"]]]
+    assert any("15分钟到场率" in c["series"] for c in rates)  # the repairs' 到场及时率 chart plots the rate
+
+
+def test_a_trend_of_one_month_is_not_an_empty_line(month):
+    """不良事件按月分布 over a single month was a line plot with one point: nothing to see."""
+    _, out, _ = month
+    for chart in _chart_parts(out):
+        if chart["kinds"] == ["lineChart"]:
+            assert min(chart["points"]) >= 2
+
+
+def test_complaints_by_responsible_department_have_their_chart(month):
+    _, out, _ = month
+    assert any(c["series"] == ["结案件数"] for c in _chart_parts(out))
+    titles = []
+    with zipfile.ZipFile(out) as z:
+        for n in z.namelist():
+            if n.startswith("xl/charts/"):
+                titles += re.findall(r"<a:t>([^<]*)</a:t>", z.read(n).decode())
+    assert any(t.startswith("客户投诉案件统计表（按责任部门）") for t in titles)
+
+
+def test_every_sheet_of_the_summary_prints_on_a4_landscape_one_page_wide(month):
+    _, out, _ = month
+    with zipfile.ZipFile(out) as z:
+        workbook = z.read("xl/workbook.xml").decode()
+        names = re.findall(r'<sheet name="([^"]+)" sheetId="\d+" (?:state="\w+" )?r:id="rId(\d+)"', workbook)
+        defined = re.findall(r'<definedName name="_xlnm\.(Print_Titles|Print_Area)" localSheetId="(\d+)"[^>]*>'
+                             r"([^<]*)<", workbook)
+        for index, (name, rid) in enumerate(names):
+            xml = z.read(f"xl/worksheets/sheet{rid}.xml").decode()
+            if name == "_taizhang":
+                continue
+            setup = re.search(r"<pageSetup[^>]*/>", xml).group(0)
+            assert 'paperSize="9"' in setup and 'orientation="landscape"' in setup, name
+            assert 'fitToHeight="0"' in setup and "<pageSetUpPr fitToPage=\"1\"/>" in xml, name
+            assert "&amp;A" in xml and "&amp;P" in xml and "&amp;N" in xml, name  # sheet name, page of pages
+            mine = {kind: ref for kind, sheet, ref in defined if int(sheet) == index}
+            if name in ("总览", "逾期清单", "即将到期", "问题数据", "问题明细", "文件清单"):
+                assert "Print_Titles" in mine, name  # the header row on every page
+            if name in ("客户投诉登记表", "报修登记表"):  # records: for filtering, printed when chosen
+                assert mine["Print_Area"].endswith("$1"), name
+
+
+def test_long_messages_wrap_in_their_column_and_rows_grow_to_hold_them(month):
+    _, out, _ = month
+    book = openpyxl.load_workbook(out)
+    ws = book["问题明细"]
+    header = [c.value for c in ws[1]]
+    message = header.index("问题说明") + 1
+    assert ws.cell(2, message).alignment.wrap_text
+    assert ws.column_dimensions[openpyxl.utils.get_column_letter(message)].width <= 41
+    long = next(r for r in range(2, ws.max_row + 1) if len(str(ws.cell(r, message).value or "")) > 40)
+    assert ws.row_dimensions[long].height and ws.row_dimensions[long].height >= 30
+    lists = book["逾期清单"]
+    header = [c.value for c in lists[1]]
+    source = header.index("来源文件") + 1
+    widest = max(len(str(lists.cell(r, source).value or "")) for r in range(2, lists.max_row + 1))
+    assert lists.column_dimensions[openpyxl.utils.get_column_letter(source)].width >= widest  # one line, not cut

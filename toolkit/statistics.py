@@ -8,7 +8,7 @@ not sums of them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -33,6 +33,7 @@ class Table:
     formats: dict[str, str]  # column -> integer | decimal | percent | text
     group_columns: int
     chart: str | None = None
+    units: dict[str, str] = field(default_factory=dict)  # value column -> what its numbers count (one axis each)
 
 
 def in_month_mask(records: pd.DataFrame, field: str, month: pd.Period) -> pd.Series:
@@ -122,6 +123,19 @@ def measure(records: pd.DataFrame, register: Register, m: Measure, groups: list[
     return by(days).mean()
 
 
+def unit_of(m: Measure, register: Register) -> str:
+    """What a measure's numbers are, as an axis title: counts, rates, days, or the field summed or
+    averaged (an amount in 元, a score, a quantity). Two measures share a chart axis only when equal."""
+    if m.op == "count":
+        return "件数"
+    if m.op in ("share", "within"):
+        return "比率"
+    if m.op == "mean_days":
+        return "天数"
+    label = register.field(m.args["field"]).label_zh
+    return f"{label}（元）" if m.format == "decimal" and any(w in label for w in ("金额", "费", "额", "价")) else label
+
+
 def _option_order(register: Register, name: str, seen: list[str]) -> list[str]:
     f = register.field(name)
     ordered = [o for o in f.option_values if o in seen]
@@ -150,7 +164,9 @@ def summary_table(records: pd.DataFrame, register: Register, summary: Summary,
         columns["合计"] = counts.sum(axis=1) if len(scope) else pd.Series(dtype="int64")
         totals["合计"] = int(len(scope))
         formats["合计"] = "integer"
+    units = dict.fromkeys([c for c in columns], "件数")
     for m in summary.values:
+        units[m.name_zh] = unit_of(m, register)
         columns[m.name_zh] = measure(scope, register, m, groups, as_of) if len(scope) else pd.Series(dtype="float64")
         whole = measure(scope, register, m, None, as_of) if len(scope) else pd.Series([pd.NA])
         totals[m.name_zh] = whole.iloc[0] if len(whole) else pd.NA
@@ -175,7 +191,7 @@ def summary_table(records: pd.DataFrame, register: Register, summary: Summary,
             if fmt == "integer":
                 frame[name] = frame[name].fillna(0).round().astype("int64")
     return Table(summary.id, summary.title_zh, summary.title_en, frame[list(formats)], formats, len(labels),
-                 summary.chart)
+                 summary.chart, units)
 
 
 def open_records(records: pd.DataFrame, register: Register, as_of: dt.date | None = None) -> pd.Series:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import python_calamine as calamine
 
 from .config import Config
@@ -25,7 +27,7 @@ from .overdue import CARE_COLUMNS, ITEM_COLUMNS, ITEM_LABELS_ZH, OverdueLists
 from .records import SOURCE_COLUMNS, SOURCE_LABELS_ZH
 from .statistics import Table, register_figures, summary_table
 from .template import NUMBER_FORMATS, column_width, display_width
-from .xlsx import Book, Column, sheet_title
+from .xlsx import PAGE_FOOTER, Book, Column, sheet_title
 
 OVERVIEW_COLUMNS = ["登记表", "门店编号", "门店名称", "记录数", "本月新增", "拒收行", "警告", "未结", "逾期"]
 FIELD_KINDS = {"integer": "number", "decimal": "number", "date": "date", "datetime": "datetime",
@@ -41,6 +43,32 @@ MANIFEST_LABELS = {"path": "文件", "kind": "类型", "status": "状态", "stor
                    "registers": "登记表", "sha256": "SHA-256", "rows_read": "读取行数", "rows_accepted": "接收行数",
                    "rows_rejected": "拒收行数", "rows_skipped": "跳过行数", "skipped": "跳过原因",
                    "message": "说明", "warnings": "警告"}
+PRINT_NOTE = ("打印：打印整个工作簿时打印总览、统计、清单和问题表；各登记表的明细工作表只打印表头。"
+              "需要打印明细时，先筛选并选中要打印的行，打印时选「打印选定区域」/ Printing the workbook prints the "
+              "overview, statistics, lists and problems; a register's records sheet prints its header only: select "
+              "the rows wanted and choose Print Selection.")
+FIT_COLUMNS = ("source_file", "path", "file")
+FIT_WIDTH = 56
+WRAP_WIDTH = 20  # a text column this wide or wider wraps its text (file names, reasons, messages)
+A4_LANDSCAPE_PX = (988, 650)  # printable width and height at 100 %, Excel's default margins, in pixels (96 dpi)
+ROW_PX = 20
+
+
+def page_breaks(blocks: list[tuple[int, int]], width_px: float) -> list[int]:
+    """Rows where a page should start so that no table (with its charts) is cut over two pages: a sheet
+    printed one page wide is scaled by its width, which sets how many rows a page holds. A block taller
+    than a page starts a page and runs on."""
+    scale = min(1.0, A4_LANDSCAPE_PX[0] / max(width_px, 1))
+    page_rows = int(A4_LANDSCAPE_PX[1] / (ROW_PX * scale)) - 1
+    breaks: list[int] = []
+    page_top = blocks[0][0] if blocks else 0  # the sheet's title goes with the first table
+    for top, bottom in blocks:
+        if bottom - page_top > page_rows and top > page_top:
+            breaks.append(top)
+            page_top = top
+    return breaks
+
+
 STATUS_ZH = {"ok": "已读取", "unusable": "无法使用", "duplicate": "重复提交", "ignored": "已忽略"}
 
 
@@ -176,8 +204,26 @@ def _field_columns(register: Register) -> list[Column]:
 def _text_columns(labels: dict[str, str], numbers: tuple[str, ...] = (), widths: dict[str, float] | None = None
                   ) -> list[Column]:
     widths = widths or {}
-    return [Column(k, v, "number" if k in numbers else "text", "0" if k in numbers else None,
-                   widths.get(k, max(display_width(v) + 4, 10))) for k, v in labels.items()]
+    columns = [Column(k, v, "number" if k in numbers else "text", "0" if k in numbers else None,
+                      widths.get(k, max(display_width(v) + 4, 10))) for k, v in labels.items()]
+    for c in columns:
+        c.wrap = c.kind == "text" and c.width >= WRAP_WIDTH
+    return columns
+
+
+def _fit_widths(frame: pd.DataFrame, columns: list[Column]) -> None:
+    """File paths are as wide as the longest one (up to FIT_WIDTH), on one line: a path wrapped over
+    two lines doubles a list's pages, one cut short does not say which file."""
+    for c in columns:
+        if c.name in FIT_COLUMNS and c.name in frame and len(frame):
+            c.width = float(min(max(_widest(frame[c.name]) + 2, display_width(c.header) + 4), FIT_WIDTH))
+            c.wrap = c.width >= FIT_WIDTH
+
+
+def _widest(values: pd.Series) -> int:
+    text = pa.array(values.astype("string").fillna("").unique().astype(str), pa.string())
+    shown = pc.add(pc.utf8_length(text), pc.count_substring_regex(text, r"[^\x00-\x{2E7F}]"))
+    return int(pc.max(shown).as_py() or 0)
 
 
 def _sheet_name(text: str, used: set[str]) -> str:
@@ -204,6 +250,7 @@ class SummaryWriter:
         self.numbers = {k: b.format(border=1, num_format=v) for k, v in FORMATS.items()}
         self.bold_numbers = {k: b.format(border=1, num_format=v, bold=True, bg_color="#F2F2F2")
                              for k, v in FORMATS.items()}
+        self.note = b.format(font_color="#595959", text_wrap=True, valign="top")
         self.red = b.format(border=1, num_format="#,##0", font_color="#C00000", bold=True)
 
     def sheet(self, title: str):
@@ -211,7 +258,7 @@ class SummaryWriter:
         ws.set_landscape()
         ws.set_paper(9)
         ws.fit_to_pages(1, 0)
-        ws.set_footer("&C&P / &N")
+        ws.set_footer(PAGE_FOOTER)
         return ws
 
     def overview(self, rows: list[OverviewRow], month: pd.Period | None, as_of: dt.date,
@@ -292,10 +339,14 @@ class SummaryWriter:
         ws.write(0, 0, f"{register.name_zh} 统计", self.title)
         r = 2
         widths: dict[int, float] = {}  # column -> widest text shown in it, so that no total turns into ###
+        blocks: list[tuple[int, int]] = []  # (first row, row after) of each table with its charts
+        charts_width = 0
         for table in tables:
+            top = r
             ws.write(r, 0, table.title_zh, self.book.format(bold=True, font_size=12))
             r += 1
             frame = table.frame
+            header = r
             for c, name in enumerate(frame.columns):
                 ws.write(r, c, name, self.head)
                 widths[c] = max(widths.get(c, 0), display_width(str(name)))
@@ -315,45 +366,78 @@ class SummaryWriter:
                                         self.numbers[fmt_name])
                         widths[c] = max(widths[c], len(_shown_number(float(value), fmt_name)))
             last = first + len(frame) - 2  # the totals line is not charted
+            r = first + len(frame) + 1
             if table.chart and last >= first:
-                self._chart(ws, table, first, last, r)
-            r = first + len(frame) + 2
-            if table.chart:
-                r = max(r, first + 16)
+                r, used = self._charts(ws, table, first, last, header, r)
+                charts_width = max(charts_width, used)
+            r += 1
+            blocks.append((top, r))
         if any(v.op == "within" for s in register.summaries for v in s.values) or any(
                 m.op == "within" for m in register.figures):
-            ws.write(r, 0, RATE_NOTE, self.subtitle)
-        for c, width in widths.items():
-            ws.set_column(c, c, min(max(width + 2, 16 if c == 0 else 11), 40))
+            ws.merge_range(r, 0, r + 1, 7, RATE_NOTE, self.note)
+        columns = {c: min(max(width + 2, 16 if c == 0 else 11), 40) for c, width in widths.items()}
+        for c, width in columns.items():
+            ws.set_column(c, c, width)
+        ws.set_h_pagebreaks(page_breaks(blocks, max(charts_width, sum(w * 7 + 5 for w in columns.values()))))
 
-    def _chart(self, ws, table: Table, first: int, last: int, header_row: int) -> None:
-        chart = self.book.workbook.add_chart({"type": table.chart})
+    def _charts(self, ws, table: Table, first: int, last: int, header_row: int, row: int) -> int:
+        """The table's charts under it, side by side: one chart per unit (件数, 比率, 天数, 金额…), so that
+        counts, rates and amounts never share an axis. A trend of fewer than two months is drawn as columns
+        (a line needs two points). Returns the row after the charts and their width in pixels."""
         sheet = ws.get_name()
-        value_cols = [i for i, name in enumerate(table.frame.columns) if i >= table.group_columns
-                      and table.formats.get(name) != "percent"][:1 if table.chart == "pie" else 3]
-        for c in value_cols:
-            chart.add_series({"name": [sheet, header_row, c], "categories": [sheet, first, 0, last, 0],
-                              "values": [sheet, first, c, last, c],
-                              "data_labels": {"value": True} if table.chart != "line" else {}})
-        chart.set_title({"name": table.title_zh, "name_font": {"size": 11}})
-        chart.set_size({"width": 480, "height": 288})
-        if table.chart == "pie":
-            chart.set_legend({"position": "right"})
-        else:
-            chart.set_legend({"position": "bottom"})
-        ws.insert_chart(header_row, len(table.frame.columns) + 1, chart)
+        kind = table.chart
+        points = last - first + 1
+        if kind == "line" and points < 2:
+            kind = "column"
+        values = [(i, name) for i, name in enumerate(table.frame.columns) if i >= table.group_columns
+                  and name != "合计"]
+        by_unit: dict[str, list[int]] = {}
+        for i, name in values:
+            by_unit.setdefault(table.units.get(name, "件数"), []).append(i)
+        groups = list(by_unit.items())[:1 if kind == "pie" else 3]
+        width, height = (520, 300) if kind == "pie" else (420, 280)
+        for n, (unit, columns) in enumerate(groups):
+            chart = self.book.workbook.add_chart({"type": kind})
+            rate = unit == "比率"
+            for c in columns[:1] if kind == "pie" else columns:
+                labels = {"value": True, "font": {"size": 8}}
+                if kind == "pie":
+                    labels = {"percentage": True, "category": True, "leader_lines": True, "font": {"size": 8},
+                              "position": "best_fit"}
+                elif kind == "column":
+                    labels["position"] = "outside_end"
+                if rate:
+                    labels["num_format"] = "0.0%"
+                chart.add_series({"name": [sheet, header_row, c], "categories": [sheet, first, 0, last, 0],
+                                  "values": [sheet, first, c, last, c],
+                                  "data_labels": labels if points <= 12 else {}})
+            title = table.title_zh if len(groups) == 1 else f"{table.title_zh}：{unit}"
+            chart.set_title({"name": title, "name_font": {"size": 10}})
+            chart.set_size({"width": width, "height": height})
+            if kind != "pie":
+                axis = {"name": unit, "name_font": {"size": 9}, "major_gridlines": {"visible": True}, "min": 0}
+                if rate:
+                    axis |= {"num_format": "0%", "min": 0, "max": 1}
+                chart.set_y_axis(axis)
+                chart.set_legend({"position": "bottom"} if len(columns) > 1 else {"none": True})
+            else:
+                chart.set_legend({"position": "right"})
+            ws.insert_chart(row, 0, chart, {"x_offset": n * (width + 16), "y_offset": 4})
+        return row + -(-height // 20) + 1, len(groups) * (width + 16)
 
     def records(self, register: Register, frame: pd.DataFrame) -> None:
         name = _sheet_name(register.name_zh, self.used)
         self.used.discard(name)
-        for n in self.book.bulk_sheet(name, frame, _field_columns(register), title=register.name_zh):
+        for n in self.book.bulk_sheet(name, frame, _field_columns(register), title=register.name_zh, printed=False):
             self.used.add(n)
 
     def listing(self, title: str, frame: pd.DataFrame, labels: dict[str, str], numbers: tuple[str, ...] = (),
                 widths: dict[str, float] | None = None) -> None:
         name = _sheet_name(title, self.used)
         self.used.discard(name)
-        for n in self.book.bulk_sheet(name, frame, _text_columns(labels, numbers, widths), title=title):
+        columns = _text_columns(labels, numbers, widths)
+        _fit_widths(frame, columns)
+        for n in self.book.bulk_sheet(name, frame, columns, title=title):
             self.used.add(n)
 
     def manifest(self, result: Consolidation) -> None:
@@ -369,7 +453,7 @@ class SummaryWriter:
             frame["warnings"] = frame["warnings"].map(lambda texts: "\n".join(texts) if texts else "")
         self.listing("文件清单", frame, MANIFEST_LABELS,
                      ("rows_read", "rows_accepted", "rows_rejected", "rows_skipped"),
-                     {"path": 40, "message": 60, "sha256": 20, "registers": 24, "skipped": 30, "warnings": 60})
+                     {"path": 32, "message": 40, "sha256": 20, "registers": 24, "skipped": 30, "warnings": 40})
 
     def close(self, kind: str) -> Path:
         meta = self.book.add_sheet(METADATA_SHEET)
@@ -408,7 +492,8 @@ def write_summary(path: Path | str, result: Consolidation, lists: OverdueLists, 
     writer = SummaryWriter(path)
     rows = overview_rows(result, lists, month, config)
     notes = ["说明：「记录数」为去重后接收的记录；有错误的行不计入，列在「问题数据」中。"
-             "「逾期」「未结」按各登记表定义的时限规则计算。"] + lists.notes_zh
+             "「逾期」「未结」按各登记表定义的时限规则计算。",
+             PRINT_NOTE] + lists.notes_zh
     writer.overview(rows, month, lists.as_of, result, (read_previous(previous) if isinstance(previous, str | Path) else previous), notes)
     for reg_id, register in result.registers.items():
         records = result.records[reg_id]
@@ -418,11 +503,11 @@ def write_summary(path: Path | str, result: Consolidation, lists: OverdueLists, 
                                      for s in register.summaries])
     write_lists(writer, lists)
     writer.listing("问题数据", result.rejected, REJECTED_LABELS, ("source_row",),
-                   {"source_file": 36, "reason_zh": 60, "reason_en": 60, "key": 16})
+                   {"source_file": 28, "reason_zh": 40, "reason_en": 40, "key": 16})
     findings = result.findings.reindex(columns=list(FINDING_LABELS))
     findings["severity"] = findings["severity"].map({"error": "错误", "warning": "警告"})
     writer.listing("问题明细", findings, FINDING_LABELS, ("row",),
-                   {"file": 36, "message_zh": 60, "message_en": 60, "value": 16})
+                   {"file": 28, "message_zh": 40, "message_en": 40, "value": 16})
     writer.manifest(result)
     for reg_id, register in result.registers.items():
         if not result.records[reg_id].empty:

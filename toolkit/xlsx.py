@@ -36,6 +36,7 @@ from .coerce import arrow_strings
 from .files import atomic_path
 from .reader import column_letter
 
+PAGE_FOOTER = "&L&A&R第 &P 页，共 &N 页"  # the sheet's name and page numbers on every printed page
 EXCEL_MAX_ROWS = 1_048_576
 CHUNK_ROWS = 20_000
 BUILDERS = max(1, min(4, os.cpu_count() or 1))  # threads building blocks of rows
@@ -66,6 +67,7 @@ class Column:
     kind: str  # text | number | date | datetime | time_minutes
     num_format: str | None = None
     width: float = 12
+    wrap: bool = False  # long text (reasons, messages) wraps in its fixed width instead of shrinking the page
 
 
 @dataclass
@@ -135,13 +137,35 @@ def _cells(values: pd.Series, column: Column, letter: str, rows: pa.Array, style
                                        _number_text(_serials(values, column.kind)), "</v></c>", "")
 
 
+def _wrapped_lines(values: pd.Series, width: float) -> np.ndarray:
+    """How many lines each text takes wrapped in a column ``width`` characters wide (CJK characters take
+    two), counting its own line breaks: a rough count, as Excel's own wrapping depends on the font."""
+    text = pc.fill_null(_arrow_text(values), "")
+    wide = pc.count_substring_regex(text, r"[^\x00-\x{2E7F}]")  # CJK and full-width forms
+    shown = pc.add(pc.utf8_length(text), wide).to_numpy(zero_copy_only=False)
+    breaks = pc.count_substring(text, "\n").to_numpy(zero_copy_only=False)
+    return np.maximum(1, np.ceil(shown / max(width * 1.1, 1))) + breaks
+
+
+def _row_heights(frame: pd.DataFrame, columns: list[Column]) -> pa.Array | str:
+    """Each row's height attribute: rows whose wrapped text needs more than one line are made tall enough
+    for it (at most 8 lines), as neither Excel nor LibreOffice fits a row's height when opening a file."""
+    wrapped = [c for c in columns if c.wrap and c.kind == "text"]
+    if not wrapped or frame.empty:
+        return ""
+    lines = np.max([_wrapped_lines(frame[c.name], c.width) for c in wrapped], axis=0)
+    lines = np.minimum(lines, 8).astype(int)
+    attr = np.where(lines > 1, np.char.add(np.char.add(' ht="', (lines * 15).astype(str)), '" customHeight="1"'), "")
+    return pa.array(attr, pa.string())
+
+
 def _rows_xml(frame: pd.DataFrame, columns: list[Column], styles: list[str], first_row: int,
               strings: dict[int, pa.Array]) -> memoryview:
     """The ``<row>`` elements of a block of records, built column by column in Arrow's native kernels."""
     rows = pc.cast(pa.array(np.arange(first_row, first_row + len(frame))), pa.string())
     cells = [_cells(frame[c.name], c, column_letter(i), rows, styles[i], strings.get(i))
              for i, c in enumerate(columns)]
-    lines = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "",
+    lines = pc.binary_join_element_wise('<row r="', rows, '"', _row_heights(frame, columns), '>', *cells, "</row>", "",
                                         null_handling="replace", null_replacement="")
     return _buffer(lines)
 
@@ -251,8 +275,13 @@ class Book:
         return self.workbook.add_worksheet(name)
 
     def bulk_sheet(self, name: str, frame: pd.DataFrame, columns: list[Column], title: str | None = None,
-                   table_style: str = "Table Style Light 9") -> list[str]:
-        """Records as an Excel Table; continues on ``name(2)``… beyond Excel's row limit. Returns the names."""
+                   table_style: str = "Table Style Light 9", printed: bool = True) -> list[str]:
+        """Records as an Excel Table; continues on ``name(2)``… beyond Excel's row limit. Returns the names.
+
+        Every sheet prints on A4 landscape, one page wide, its header row on every page, the sheet's name
+        and page numbers in the footer. A sheet of records that is for filtering, not for circulating
+        (``printed=False``), has its header row as print area: printing the whole workbook gives one page
+        of it; the rows chosen are printed with 打印选定区域 / Print Selection."""
         names = []
         per_sheet = EXCEL_MAX_ROWS - 1
         parts = max(1, -(-len(frame) // per_sheet))
@@ -261,7 +290,8 @@ class Book:
             chunk = frame.iloc[part * per_sheet:(part + 1) * per_sheet]
             ws = self.add_sheet(sheet_name)
             header = self.format(bold=True, bg_color="#DDEBF7", border=1, text_wrap=True, valign="vcenter")
-            formats = [self.format(num_format=c.num_format) if c.num_format else self.format(font_size=11)
+            formats = [self.format(num_format=c.num_format, valign="top") if c.num_format else
+                       self.format(text_wrap=True, valign="top") if c.wrap else self.format(valign="top")
                        for c in columns]
             table = f"Records_{self._sheet_count}"
             # the Table covers the sample row here and is stretched over the real rows in _fill_bulk
@@ -281,9 +311,11 @@ class Book:
             ws.set_paper(9)
             ws.repeat_rows(0)
             ws.fit_to_pages(1, 0)
-            ws.set_footer("&C&P / &N")
+            ws.set_footer(PAGE_FOOTER)
             if title:
                 ws.set_header(f"&C{title}")
+            if not printed:
+                ws.print_area(0, 0, 0, len(columns) - 1)
             encoded = {i: self._encoder.submit(_encode_text, chunk[c.name])
                        for i, c in enumerate(columns) if c.kind == "text"}
             self._bulk.append(_Bulk(self._sheet_count, chunk, columns, table, encoded))
