@@ -85,6 +85,11 @@ def test_annotate_writes_a_marked_copy_beside_the_source_and_leaves_the_source_a
     assert "2 个错误" in results["A1"].value
     links = {row[0].hyperlink.location for row in results.iter_rows(min_row=3) if row[0].hyperlink}
     assert {"'投诉'!N3", "'投诉'!H4"} <= links
+    # it prints: A4 landscape, one page wide, the headings on every page, the title not cut in two
+    assert results.page_setup.orientation == "landscape" and results.page_setup.paperSize == 9
+    assert results.sheet_properties.pageSetUpPr.fitToPage and results.page_setup.fitToHeight == 0
+    assert results.print_title_rows == "$2:$2" and "A1:H1" in {str(r) for r in results.merged_cells.ranges}
+    assert results["F3"].alignment.wrap_text and "&P" in results.oddFooter.right.text
     # the annotated copy is read like the store's workbook (a clerk corrects it and sends it back),
     # its 校验结果 sheet left out
     again = CliRunner().invoke(main, ["validate", str(tmp_path), "--json"])

@@ -42,6 +42,7 @@ def test_a_template_makes_the_right_thing_easy(tmp_path, registers):
     assert ws.freeze_panes == "A3"
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
     assert ws.print_title_rows == "$1:$2" and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.sheet_format.customHeight and ws.sheet_format.defaultRowHeight >= 20  # room to write by hand
     validations = {str(dv.sqref).split(":")[0]: dv for dv in ws.data_validations.dataValidation}
     category = validations["C3"]
     assert category.type == "list" and category.formula1 == "选项_complaints_category"
@@ -70,3 +71,33 @@ def test_libreoffice_opens_every_template_and_prints_it_to_pdf(tmp_path):
         assert pdf.exists(), f"no PDF for {template.name}: {result.stdout} {result.stderr}"
         head = pdf.read_bytes()[:5]
         assert head == b"%PDF-" and pdf.stat().st_size > 5000
+
+
+def test_a_printed_blank_template_holds_about_twenty_rows_a_page_to_fill_in_by_hand(registers):
+    """At Excel's default row height a wide register, scaled to one page wide, printed 100 tiny rows."""
+    from toolkit.template import HEADER_PX, PRINTABLE_PX, column_width, handwriting_row_height
+
+    for register in registers.values():
+        height_pt = handwriting_row_height(register.fields)
+        width_px = sum(column_width(f) * 7 + 5 for f in register.fields)  # Excel's own column widths
+        scale = min(1.0, PRINTABLE_PX[0] / width_px)
+        rows = (PRINTABLE_PX[1] / scale - HEADER_PX) / (height_pt / 0.75)
+        assert 15 <= rows <= 26, (register.id, rows)
+
+
+def test_libreoffice_prints_a_blank_template_at_about_twenty_to_twenty_five_rows_a_page(tmp_path):
+    soffice = libreoffice()
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed")
+    import pypdfium2
+
+    template = TEMPLATES / "complaints_客户投诉登记表.xlsx"
+    book = openpyxl.load_workbook(template)
+    for name in book.sheetnames[1:]:
+        del book[name]  # the register's sheet alone: 100 table rows
+    only = tmp_path / "only.xlsx"
+    book.save(only)
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
+                    "pdf", "--outdir", str(tmp_path), str(only)], capture_output=True, timeout=600, check=True)
+    pages = len(pypdfium2.PdfDocument(tmp_path / "only.pdf"))
+    assert 4 <= pages <= 6, pages  # 100 rows at 17–25 a page

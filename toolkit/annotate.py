@@ -13,12 +13,13 @@ import pandas as pd
 import python_calamine as calamine
 from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .check import summary_zh
 from .files import atomic_path
 from .reader import ANNOTATED_SUFFIX, ANNOTATION_SHEET, WorkbookRead
+from .template import display_width
 
 RESULT_SHEET = ANNOTATION_SHEET
 FILL_COLOURS = {"error": "FFC7CE", "warning": "FFEB9C"}  # a bad cell's fill, by the worst finding on it
@@ -57,6 +58,34 @@ def _writable_cell(ws, address: str):
     return cell
 
 
+def _print_setup(ws, widths: tuple[int, ...]) -> None:
+    """The result sheet as it prints: A4 landscape, one page wide, the title over the whole width (not cut
+    between pages), the column headings on every page, messages wrapped in their columns with each row
+    tall enough for its longest message, the page numbers in the footer."""
+    last = len(widths)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last)
+    ws["A1"].alignment = Alignment(wrap_text=True, vertical="top")
+    ws.row_dimensions[1].height = 36
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for r in range(3, ws.max_row + 1):
+        lines = 1
+        for c in range(1, last + 1):
+            cell = ws.cell(r, c)
+            cell.alignment = wrap
+            text = str(cell.value or "")
+            lines = max(lines, -(-display_width(text) // max(widths[c - 1], 1)) + text.count("\n"))
+        if lines > 1:
+            ws.row_dimensions[r].height = 15 * min(lines, 8)
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = "2:2"
+    ws.oddFooter.left.text = "&A"
+    ws.oddFooter.right.text = "第 &P 页，共 &N 页"
+
+
 def annotate_workbook(workbook: WorkbookRead, findings: pd.DataFrame) -> Path:
     """Write ``<name>_校验结果.xlsx`` beside the source; returns its path."""
     source = workbook.path
@@ -89,8 +118,10 @@ def annotate_workbook(workbook: WorkbookRead, findings: pd.DataFrame) -> Path:
         target_cell = ws.cell(ws.max_row, 1)
         target_cell.hyperlink = Hyperlink(ref=target_cell.coordinate, location=f"'{f.sheet}'!{f.column or 'A'}{int(f.row)}")
         target_cell.font = link_font
-    for col, width in zip("ABCDEFGH", (18, 6, 5, 16, 6, 60, 60, 20), strict=True):
+    widths = (16, 6, 5, 14, 6, 40, 40, 16)
+    for col, width in zip("ABCDEFGH", widths, strict=True):
         ws.column_dimensions[col].width = width
+    _print_setup(ws, widths)
     ws.freeze_panes = "A3"
     book.active = 0
     with atomic_path(target) as tmp:

@@ -26,6 +26,20 @@ from .metadata import LISTS_SHEET, METADATA_SHEET, WorkbookMetadata, metadata_ro
 from .xlsx import sheet_title
 
 TABLE_ROWS = 100  # empty, formatted table rows in a fresh template
+ROWS_PER_PAGE = 20  # rows an A4 landscape page of a printed template holds: room to fill in by hand
+PRINTABLE_PX = (1045, 679)  # A4 landscape inside the template's margins (0.4 in, 0.6 in), 96 dpi
+HEADER_PX = 83  # the title and header rows (30 pt + 32 pt)
+
+
+def handwriting_row_height(fields: Iterable[Field]) -> float:
+    """The data rows' height in points so that a printed page (one page wide, scaled down by the sheet's
+    width) holds about ROWS_PER_PAGE rows to write in, not the hundred of Excel's default height."""
+    # 8 px a character: between Excel's 7 and LibreOffice's wider columns, so that a wide register scaled
+    # down to one page prints about 17 rows a page in Excel and 24 in LibreOffice
+    width_px = sum(column_width(f) * 8 + 5 for f in fields)
+    scale = min(1.0, PRINTABLE_PX[0] / max(width_px, 1))
+    row_px = (PRINTABLE_PX[1] / scale - HEADER_PX) / ROWS_PER_PAGE
+    return round(max(15.0, min(row_px * 0.75, 60.0)), 1)
 VALIDATION_ROWS = 5000  # validation reaches below the table for rows typed past it
 FIXED_CREATED = dt.datetime(2026, 1, 1)  # file properties fixed so a rebuild is byte-identical
 INSTRUCTIONS_SHEET = "填写说明"
@@ -182,6 +196,7 @@ class _TemplateWriter:
         ws.repeat_rows(top, top + 1)
         ws.fit_to_pages(1, 0)
         ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        ws.set_default_row(handwriting_row_height(fields))
         ws.set_header(f"&L&9{register.name_zh}&R&9{store}")
         ws.set_footer("&C&9第 &P 页，共 &N 页")
         ws.print_area(top, 0, last_row, n - 1)
