@@ -119,9 +119,42 @@ def test_overdue_split_by_store_writes_one_workbook_per_store_and_json_lists_the
                                         "due", "days_overdue", "status", "data_error"}
     names = sorted(p.name for p in tmp_path.glob("*.xlsx"))
     assert names == [f"{s}_逾期清单_2026-11-05.xlsx" for s in ("001_朝阳店", "002_海淀店", "003_浦东店", "004_天河店")]
-    store = calamine.CalamineWorkbook.from_path(str(tmp_path / names[0])).get_sheet_by_name("逾期清单").to_python()
+    book = calamine.CalamineWorkbook.from_path(str(tmp_path / names[0]))
+    store = book.get_sheet_by_name("逾期清单").to_python()
     expected = [i for i in payload["items"] if i["store_code"] == "001"]
-    assert len(store) - 1 == len(expected) and {r[1] for r in store[1:]} == {"001"}
+    header = store[0]
+    assert len(store) - 1 == len(expected)
+    assert {(r[header.index("编号")], r[header.index("规则")]) for r in store[1:]} == {
+        (i["key"], _rule_name(i)) for i in expected}
+    # the store's own list: no store columns, something to fill in and send back
+    assert "门店编号" not in header and "门店名称" not in header
+    assert header.index("处理情况") == header.index("数据有误") + 1 and "备注" in header
+    # dates are date cells, days counted forward on both lists
+    assert all(isinstance(r[header.index("应完成日期")], dt.date) for r in store[1:])
+    assert all(r[header.index("逾期天数")] > 0 for r in store[1:])
+    soon = book.get_sheet_by_name("即将到期").to_python()
+    if len(soon) > 1:
+        assert all(r[soon[0].index("还有几天")] >= 0 for r in soon[1:])
+    # grouped by register, then by owner, the longest overdue first
+    order = [(r[header.index("登记表")], r[header.index("负责人")], -r[header.index("逾期天数")]) for r in store[1:]]
+    groups = [o[0] for o in order]
+    assert all(groups.index(g) == i or groups[i - 1] == g for i, g in enumerate(groups))
+    for a, b in zip(order, order[1:], strict=False):
+        if a[0] == b[0] and a[1] == b[1]:
+            assert a[2] <= b[2]
+    cover = [" ".join(str(c) for c in row) for row in book.get_sheet_by_name("说明").to_python()]
+    text = "\n".join(cover)
+    assert "门店：001 朝阳店" in text and "统计截至 2026-11-05" in text and "处理情况" in text and "前将本工作簿回传" in text
+    assert "按登记表和规则" in text and "按负责人" in text and "逾期最久的三项" in text and "规则说明" in text
+    oldest = max(expected, key=lambda i: i["days_overdue"])
+    assert oldest["key"] in text
+
+
+def _rule_name(item: dict) -> str:
+    from toolkit.definitions import load_registers
+
+    register = load_registers()[item["register"]]
+    return next(d.name_zh for d in register.deadlines if d.id == item["rule"])
 
 
 def test_a_register_longer_than_an_excel_sheet_continues_on_a_second_sheet(tmp_path, monkeypatch):

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .consolidate import Consolidation
 from .definitions import Field, Register
-from .overdue import OverdueLists
+from .overdue import OverdueLists, phone_field
 
 # Province / city / district, each optional, but at least one must match for anything to be kept.
 _ADDRESS_HEAD = (r"^((?:[^省市区县旗]{1,7}?(?:省|自治区|特别行政区))?(?:[^省市区县旗]{1,7}?(?:市|自治州|州|盟|地区))?"
@@ -170,6 +170,9 @@ def mask_lists(lists: OverdueLists, registers: dict[str, Register]) -> OverdueLi
             rows = out["register"] == reg_id
             if field is not None and field.sensitive and rows.any():
                 out.loc[rows, "customer"] = mask_series(out.loc[rows, "customer"], field)
+            phone = register.field(phone_field(register)) if "phone" in out and phone_field(register) else None
+            if phone is not None and phone.sensitive and rows.any():
+                out.loc[rows, "phone"] = mask_series(out.loc[rows, "phone"], phone)
         return out
 
     return replace(lists, items=masked(lists.items), due_soon=masked(lists.due_soon), care=masked(lists.care),

@@ -17,6 +17,7 @@ import pandas as pd
 from .coerce import moment_text, show_values
 from .conditions import condition_mask, first_present, present
 from .definitions import Deadline, Duration, Register
+from .describe import describe_deadline
 from .records import key_text
 from .workdays import WorkdayCalendar, calendar_for
 
@@ -28,7 +29,7 @@ ITEM_LABELS_ZH = {"register_name": "登记表", "store_code": "门店编号", "s
                   "source_sheet": "工作表",
                   "source_row": "行号"}
 PAUSED_COLUMNS = [*ITEM_COLUMNS, "since"]
-CARE_COLUMNS = ["register", "register_name", "store_code", "store_name", "key", "customer", "owner", "rule",
+CARE_COLUMNS = ["register", "register_name", "store_code", "store_name", "key", "customer", "phone", "owner", "rule",
                 "rule_name", "date", "days_until", "source_file", "source_sheet", "source_row"]
 DEFAULT_SOON_DAYS = 3
 
@@ -44,18 +45,19 @@ class OverdueLists:
     notes_zh: list[str] = field(default_factory=list)
     notes_en: list[str] = field(default_factory=list)
     paused: pd.DataFrame = field(default_factory=lambda: _empty(PAUSED_COLUMNS))  # clocks standing still (暂停)
+    rules_zh: dict[tuple[str, str], str] = field(default_factory=dict)  # (register, rule) -> the rule in words
 
     def for_store(self, store_code: str) -> OverdueLists:
         def pick(frame: pd.DataFrame) -> pd.DataFrame:
             return frame[frame["store_code"] == store_code].reset_index(drop=True)
         return OverdueLists(self.as_of, pick(self.items), pick(self.due_soon), pick(self.care),
-                            self.notes_zh, self.notes_en, pick(self.paused))
+                            self.notes_zh, self.notes_en, pick(self.paused), self.rules_zh)
 
     def for_owner(self, owner: str) -> OverdueLists:
         def pick(frame: pd.DataFrame) -> pd.DataFrame:
             return frame[frame["owner"].fillna("") == owner].reset_index(drop=True)
         return OverdueLists(self.as_of, pick(self.items), pick(self.due_soon), pick(self.care),
-                            self.notes_zh, self.notes_en, pick(self.paused))
+                            self.notes_zh, self.notes_en, pick(self.paused), self.rules_zh)
 
 
 def limit_series(index: pd.Index, choices: list[Duration | None], codes: np.ndarray) -> pd.Series:
@@ -244,8 +246,13 @@ def _anniversaries(records: pd.DataFrame, register: Register, deadline: Deadline
     days_until = (upcoming - today).dt.days
     limit = deadline.limit or Duration(7, "days")
     mask = known & (days_until <= limit.amount).reindex(dates.index, fill_value=False)
-    return _frame(records, register, deadline, mask, CARE_COLUMNS,
+    return _frame(records, register, deadline, mask, CARE_COLUMNS, phone=_column(records, register, phone_field(register)),
                   date=moment_text(upcoming), days_until=days_until.astype("Int64"))
+
+
+def phone_field(register: Register) -> str | None:
+    """The field to call the customer on: the register's first phone field."""
+    return next((f.key for f in register.fields if f.type == "phone"), None)
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -278,12 +285,14 @@ def overdue_lists(records: dict[str, pd.DataFrame], registers: dict[str, Registe
     items, soon, care = [_empty(ITEM_COLUMNS)], [_empty(ITEM_COLUMNS)], [_empty(CARE_COLUMNS)]
     paused = [_empty(PAUSED_COLUMNS)]
     unjudged: dict[str, int] = {}
+    rules_zh: dict[tuple[str, str], str] = {}
     for reg_id, accepted in records.items():
         register = registers[reg_id]
         if accepted.empty and not (rejected or {}).get(reg_id, pd.DataFrame()).shape[0]:
             continue
         mine = (rejected or {}).get(reg_id)
         for deadline in register.deadlines:
+            rules_zh[(reg_id, deadline.id)] = describe_deadline(register, deadline)[0]
             frame, cannot = _with_evaluable(accepted, mine, deadline)
             if cannot:
                 unjudged[register.name_zh] = max(unjudged.get(register.name_zh, 0), cannot)
@@ -315,6 +324,7 @@ def overdue_lists(records: dict[str, pd.DataFrame], registers: dict[str, Registe
         combine(soon, ["store_code", "due", "register", "key"], [True, True, True, True]),
         combine(care, ["store_code", "days_until", "customer"], [True, True, True]),
         paused=combine(paused, ["store_code", "register", "key"], [True, True, True]),
+        rules_zh=rules_zh,
     )
     for name, count in unjudged.items():
         result.notes_zh.append(f"{name}：{count} 行数据有误且时限所需的字段无法读取，无法判断时限（见问题数据）")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from .overdue import CARE_COLUMNS, ITEM_COLUMNS, ITEM_LABELS_ZH, OverdueLists
 from .records import SOURCE_COLUMNS, SOURCE_LABELS_ZH
 from .statistics import Table, register_figures, summary_table
 from .template import NUMBER_FORMATS, column_width, display_width
+from .workdays import WorkdayCalendar
 from .xlsx import PAGE_FOOTER, Book, Column, sheet_title
 
 OVERVIEW_COLUMNS = ["登记表", "门店编号", "门店名称", "记录数", "本月新增", "拒收行", "警告", "未结", "逾期"]
@@ -440,6 +442,12 @@ class SummaryWriter:
         for n in self.book.bulk_sheet(name, frame, columns, title=title):
             self.used.add(n)
 
+    def bulk_listing(self, title: str, frame: pd.DataFrame, columns: list[Column]) -> None:
+        name = _sheet_name(title, self.used)
+        self.used.discard(name)
+        for n in self.book.bulk_sheet(name, frame, columns, title=title):
+            self.used.add(n)
+
     def manifest(self, result: Consolidation) -> None:
         frame = pd.DataFrame([f.manifest() for f in result.files] or [dict.fromkeys(MANIFEST_LABELS)])
         frame = frame.reindex(columns=list(MANIFEST_LABELS))
@@ -468,22 +476,82 @@ def _item_labels() -> dict[str, str]:
 
 
 CARE_LABELS = {"register_name": "登记表", "store_code": "门店编号", "store_name": "门店名称", "key": "编号",
-               "customer": "客户", "owner": "负责人", "rule_name": "事项", "date": "日期", "days_until": "还有几天",
-               "source_file": "来源文件", "source_sheet": "工作表", "source_row": "行号"}
-ITEM_WIDTHS = {"register_name": 14, "key": 16, "customer": 10, "owner": 9, "rule_name": 20, "due": 16,
-               "source_file": 36, "status": 8}
+               "customer": "客户", "phone": "联系电话", "owner": "负责人", "rule_name": "事项", "date": "日期",
+               "days_until": "还有几天", "source_file": "来源文件", "source_sheet": "工作表", "source_row": "行号"}
+ITEM_WIDTHS = {"register_name": 14, "key": 16, "customer": 10, "owner": 9, "rule_name": 20, "due_date": 11,
+               "due_time": 7, "source_file": 36, "status": 8, "reply": 30, "reply_note": 20, "phone": 14,
+               "data_error": 12}
+REPLY_LABELS = {"reply": "处理情况", "reply_note": "备注"}  # filled in by the store and sent back
+STORE_COLUMNS = ("store_code", "store_name")
+COVER_WIDTHS = (16, 22, 12, 12, 50, 12, 10)  # the overdue workbook's 说明 sheet
+REPLY_WORKING_DAYS = 3  # a store answers its list within three working days
 
 
-def write_lists(writer: SummaryWriter, lists: OverdueLists) -> None:
-    numbers = ("days_overdue", "source_row")
-    writer.listing("逾期清单", lists.items, _item_labels(), numbers, ITEM_WIDTHS)
-    writer.listing("即将到期", lists.due_soon, _item_labels() | {"days_overdue": "距到期天数(负数)"}, numbers,
-                   ITEM_WIDTHS)
-    writer.listing("客户关怀", lists.care, {k: CARE_LABELS[k] for k in CARE_COLUMNS if k in CARE_LABELS},
-                   ("days_until", "source_row"), ITEM_WIDTHS)
+def _dated(frame: pd.DataFrame, soon: bool = False) -> pd.DataFrame:
+    """A list with its due moment as a date cell (应完成日期) and, for deadlines counted in hours or
+    minutes, a time-of-day cell (时刻); 即将到期 counts the days left as a positive 还有几天."""
+    moments = pd.to_datetime(frame["due"], errors="coerce", format="mixed")
+    timed = frame["due"].astype("string").str.contains(":", regex=False).fillna(False).astype(bool)
+    out = frame.assign(due_date=moments.dt.normalize(),
+                       due_time=(moments.dt.hour * 60 + moments.dt.minute).where(timed))
+    if soon:
+        out["days_until"] = -out["days_overdue"]
+    return out
+
+
+def _list_columns(frame: pd.DataFrame, kind: str, own_store: bool, replies: bool) -> tuple[list[Column], list[str]]:
+    """The columns of an item list (逾期清单, 即将到期, 暂停中): dates as date cells, the store's own list
+    without its store columns, and the 处理情况/备注 columns a store fills in and sends back."""
+    labels = _item_labels()
+    labels = {k: v for k, v in labels.items() if k != "due"}
+    order = list(labels)
+    at = order.index("rule_name") + 1
+    order[at:at] = ["due_date", "due_time"]
+    labels |= {"due_date": "应完成日期", "due_time": "时刻"}
+    if kind == "soon":
+        order[order.index("days_overdue")] = "days_until"
+        labels["days_until"] = "还有几天"
+    if kind == "paused":
+        order.insert(order.index("days_overdue") + 1, "since")
+        labels |= {"since": "暂停起始", "days_overdue": "已过应完成日天数"}
+    if own_store:
+        order = [k for k in order if k not in STORE_COLUMNS]
+    if replies:
+        order[order.index("data_error") + 1:order.index("data_error") + 1] = list(REPLY_LABELS)
+        labels |= REPLY_LABELS
+    columns = []
+    for k in order:
+        width = ITEM_WIDTHS.get(k, max(display_width(labels[k]) + 4, 10))
+        if k == "due_date":
+            columns.append(Column(k, labels[k], "date", "yyyy-mm-dd", width))
+        elif k == "due_time":
+            columns.append(Column(k, labels[k], "time_minutes", "hh:mm", width))
+        elif k in ("days_overdue", "days_until", "source_row"):
+            columns.append(Column(k, labels[k], "number", "0", width))
+        else:
+            columns.append(Column(k, labels[k], "text", None, width, wrap=width >= WRAP_WIDTH))
+    _fit_widths(frame, columns)
+    return columns, order
+
+
+def write_lists(writer: SummaryWriter, lists: OverdueLists, own_store: bool = False) -> None:
+    """The item lists and the care list. A store's own workbook (``own_store``) is sorted by register,
+    owner and days overdue, leaves out the store columns and has 处理情况/备注 columns to fill in."""
+    def listing(title: str, frame: pd.DataFrame, kind: str) -> None:
+        frame = _dated(frame, soon=kind == "soon")
+        if own_store:
+            by = ["register", "owner", "days_until" if kind == "soon" else "days_overdue"]
+            frame = frame.sort_values(by, ascending=[True, True, kind == "soon"], kind="stable")
+            frame = frame.assign(reply="", reply_note="")
+        columns, order = _list_columns(frame, kind, own_store, replies=own_store and kind != "paused")
+        writer.bulk_listing(title, frame.reindex(columns=order), columns)
+
+    listing("逾期清单", lists.items, "late")
+    listing("即将到期", lists.due_soon, "soon")
+    care = {k: CARE_LABELS[k] for k in CARE_COLUMNS if k in CARE_LABELS and not (own_store and k in STORE_COLUMNS)}
+    writer.listing("客户关怀", lists.care, care, ("days_until", "source_row"), ITEM_WIDTHS)
     if not lists.paused.empty:  # clocks standing still: apart from the overdue ones, with since when
-        writer.listing("暂停中", lists.paused, _item_labels() | {"since": "暂停起始", "days_overdue": "已过应完成日天数"},
-                       numbers, ITEM_WIDTHS)
+        listing("暂停中", lists.paused, "paused")
 
 
 def write_summary(path: Path | str, result: Consolidation, lists: OverdueLists, month: pd.Period | None,
@@ -515,19 +583,73 @@ def write_summary(path: Path | str, result: Consolidation, lists: OverdueLists, 
     return writer.close("summary")
 
 
-def write_overdue_book(path: Path | str, lists: OverdueLists, title: str) -> Path:
-    """One store's (or owner's) overdue, due-soon and care lists, ready to email."""
+def write_overdue_book(path: Path | str, lists: OverdueLists, title: str, store: str | None = None) -> Path:
+    """One store's (or owner's) overdue, due-soon and care lists, ready to email: a cover (说明) saying what
+    is late by register and rule and by owner, the oldest items, what to do and by when, and what each
+    rule means; then the lists, with 处理情况/备注 columns to fill in and send back. ``store`` names the
+    store whose own list this is (its store columns are then left out)."""
     writer = SummaryWriter(path)
     ws = writer.sheet("说明")
+    ws.hide_gridlines(2)
+    bold = writer.book.format(bold=True, font_size=12)
+    wrap = writer.book.format(text_wrap=True, valign="top", border=1)
     ws.write(0, 0, title, writer.title)
-    ws.write(2, 0, f"统计截至 {lists.as_of:%Y-%m-%d}")
-    ws.write(3, 0, f"逾期 {len(lists.items)} 项；即将到期 {len(lists.due_soon)} 项；客户关怀 {len(lists.care)} 项"
-             + (f"；暂停中 {len(lists.paused)} 项" if len(lists.paused) else ""))
-    for i, note in enumerate(lists.notes_zh):
-        ws.write(5 + i, 0, note, writer.subtitle)
-    ws.set_column(0, 0, 80)
-    write_lists(writer, lists)
+    reply_by = WorkdayCalendar().add_workdays(lists.as_of, REPLY_WORKING_DAYS)
+    ws.write(1, 0, (f"门店：{store}；" if store else "") + f"统计截至 {lists.as_of:%Y-%m-%d}", writer.subtitle)
+    ws.write(2, 0, f"逾期 {len(lists.items)} 项；即将到期 {len(lists.due_soon)} 项；客户关怀 {len(lists.care)} 项"
+             + (f"；暂停中 {len(lists.paused)} 项" if len(lists.paused) else ""), bold)
+    ws.merge_range(3, 0, 4, 6, f"请各负责人按「逾期清单」「即将到期」逐项处理，处理后在「处理情况」列填写结果（如已联系客户、"
+                   f"已上门维修、已结案），需要说明的写在「备注」列，于 {reply_by:%Y-%m-%d} 前将本工作簿回传总部。"
+                   "同时在原登记表中补填完成日期或更新状态，下次汇总时这些事项就不再列为逾期。", wrap)
+    ws.set_row(3, 30)
+    ws.set_row(4, 30)
+    r = 6
+    late = lists.items.groupby(["register", "register_name", "rule", "rule_name"], sort=False).size()
+    soon = lists.due_soon.groupby(["register", "register_name", "rule", "rule_name"], sort=False).size()
+    by_rule = pd.concat([late.rename("late"), soon.rename("soon")], axis=1).fillna(0).astype(int)
+    r = _cover_table(writer, ws, r, "按登记表和规则", ["登记表", "规则", "逾期", "即将到期", "规则说明"],
+                     [[reg_name, rule_name, row.late, row.soon, lists.rules_zh.get((reg, rule), "")]
+                      for (reg, reg_name, rule, rule_name), row in by_rule.iterrows()], wrap)
+    owners = pd.concat([lists.items["owner"].fillna("").value_counts().rename("late"),
+                        lists.due_soon["owner"].fillna("").value_counts().rename("soon")], axis=1).fillna(0)
+    owners = owners.astype(int).sort_values(["late", "soon"], ascending=False)
+    r = _cover_table(writer, ws, r, "按负责人", ["负责人", "逾期", "即将到期"],
+                     [[owner or "（未指定负责人）", row.late, row.soon] for owner, row in owners.iterrows()], wrap)
+    oldest = lists.items.sort_values("days_overdue", ascending=False, kind="stable").head(3)
+    r = _cover_table(writer, ws, r, "逾期最久的三项", ["登记表", "编号", "客户", "负责人", "规则", "应完成", "逾期天数"],
+                     [[i.register_name, i.key, i.customer, i.owner, i.rule_name, i.due, int(i.days_overdue)]
+                      for i in oldest.itertuples()], wrap)
+    for note in lists.notes_zh:
+        ws.merge_range(r, 0, r, 6, note, writer.note)
+        r += 1
+    for c, width in enumerate(COVER_WIDTHS):
+        ws.set_column(c, c, width)
+    write_lists(writer, lists, own_store=store is not None)
     return writer.close("overdue")
+
+
+def _cover_table(writer: SummaryWriter, ws, row: int, title: str, header: list[str], rows: list[list],
+                 wrap) -> int:
+    """A small table on the cover; returns the row after it (and a blank line)."""
+    ws.write(row, 0, title, writer.book.format(bold=True, font_size=12))
+    ws.write_row(row + 1, 0, header, writer.head)
+    r = row + 2
+    if not rows:
+        ws.write(r, 0, "（无）", writer.cell)
+        return r + 2
+    for values in rows:
+        lines = 1
+        for c, value in enumerate(values):
+            if isinstance(value, numbers.Number) and not isinstance(value, bool):
+                ws.write_number(r, c, float(value), writer.numbers["integer"])
+            else:
+                text = "" if value is None or value is pd.NA else str(value)
+                ws.write_string(r, c, text, wrap)
+                lines = max(lines, -(-display_width(text) // (COVER_WIDTHS[c] - 1)))
+        if lines > 1:
+            ws.set_row(r, 15 * min(lines, 6))
+        r += 1
+    return r + 1
 
 
 def write_overdue_books(out_dir: Path | str, lists: OverdueLists, stores: dict[str, str],
@@ -547,13 +669,14 @@ def write_overdue_books(out_dir: Path | str, lists: OverdueLists, stores: dict[s
             store = file_part(f"{code}_{name}")
             if split_by == "store":
                 file = unique_name(f"{store}_逾期清单_{stamp}.xlsx", used)
-                write_overdue_book(staging / file, mine, f"{name} 逾期清单 {stamp}")
+                write_overdue_book(staging / file, mine, f"{name} 逾期清单 {stamp}", f"{code} {name}")
                 names.append(file)
                 continue
             owners = sorted(set(mine.items["owner"]) | set(mine.due_soon["owner"]) | set(mine.care["owner"]))
             for owner in owners:
                 label = owner or "未指定负责人"
                 file = unique_name(f"{store}_{file_part(label)}_逾期清单_{stamp}.xlsx", used)
-                write_overdue_book(staging / file, mine.for_owner(owner), f"{name} {label} 逾期清单 {stamp}")
+                write_overdue_book(staging / file, mine.for_owner(owner), f"{name} {label} 逾期清单 {stamp}",
+                                   f"{code} {name}")
                 names.append(file)
     return [out_dir / file for file in names]
