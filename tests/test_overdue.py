@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 from tests.conftest import COMPLAINT_HEADER, complaint, write_workbook
 from toolkit.config import ConfigError, load_config
 from toolkit.consolidate import consolidate
+from toolkit.definitions import load_registers
 from toolkit.overdue import overdue_lists
 from toolkit.workdays import WorkdayCalendar
 
@@ -135,3 +139,65 @@ def test_birthdays_in_the_next_seven_days_make_the_care_list(registers):
         ("赵一", "2026-11-08", 3)]
     leap = overdue_lists({"customers": customers}, registers, dt.date(2027, 2, 25))
     assert ("孙三", "2027-02-28") in set(zip(leap.care["customer"], leap.care["date"], strict=True))
+
+
+def test_a_store_answers_its_overdue_list_and_the_next_run_shows_each_answer_beside_its_item(tmp_path):
+    """The store's overdue workbook is a form: 处理情况/备注 filled in and sent back are read as the register
+    逾期事项反馈, and the next lists carry each answer as 上次反馈; unanswered lines are skipped with a reason,
+    and the answers never count as records of the complaints register."""
+    import openpyxl
+    import python_calamine as calamine
+
+    from toolkit.cli import main
+
+    store = tmp_path / "in" / "001_朝阳店"
+    store.mkdir(parents=True)
+    write_workbook(store / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER, complaint("2610001", dt.date(2026, 10, 1)),
+                                                complaint("2610002", dt.date(2026, 10, 2)),
+                                                complaint("2610003", dt.date(2026, 10, 3))]})
+    runner = CliRunner()
+    done = runner.invoke(main, ["overdue", str(tmp_path / "in"), "--as-of", "2026-11-05", "--split-by", "store",
+                                "-o", str(tmp_path / "lists"), "--json", "--jobs", "1"])
+    assert done.exit_code == 0, done.output
+    first = json.loads(done.stdout)
+    late = sorted(i["key"] for i in first["items"] if i["rule"] == "complaint_close")
+    assert late == ["2610001", "2610002", "2610003"] and all(i["feedback"] is None for i in first["items"])
+    (sent,) = (tmp_path / "lists").glob("001_*.xlsx")
+    book = openpyxl.load_workbook(sent)
+    ws = book["逾期清单"]
+    header = [c.value for c in ws[1]]
+    answered = {}
+    for row in range(2, ws.max_row + 1):
+        key, rule = ws.cell(row, header.index("编号") + 1).value, ws.cell(row, header.index("规则") + 1).value
+        if key == "2610001":
+            ws.cell(row, header.index("处理情况") + 1).value = "已致电客户，同意退款"
+            ws.cell(row, header.index("备注") + 1).value = "财务11-08前退款"
+            answered[(key, rule)] = "已致电客户，同意退款（财务11-08前退款）"
+        elif key == "2610002":
+            ws.cell(row, header.index("处理情况") + 1).value = "客户出差，11-10再联系"
+            answered[(key, rule)] = "客户出差，11-10再联系"
+    book.save(store / "朝阳店_逾期清单_回传.xlsx")  # the store sends it back into its folder
+
+    done = runner.invoke(main, ["overdue", str(tmp_path / "in"), "--as-of", "2026-11-06", "--json", "--jobs", "1"])
+    assert done.exit_code == 0, done.output
+    again = json.loads(done.stdout)
+    shown = {(i["key"], i["rule"]): i["feedback"] for i in again["items"] if i["feedback"]}
+    rules = {d.name_zh: d.id for d in load_registers()["complaints"].deadlines}
+    assert shown == {(key, rules[rule]): text for (key, rule), text in answered.items()}
+    # in the summary: the answers beside the items, the answers' own register counted apart
+    out = tmp_path / "汇总.xlsx"
+    done = runner.invoke(main, ["consolidate", str(tmp_path / "in"), "-o", str(out), "--as-of", "2026-11-06",
+                                "--month", "2026-10", "--json", "--jobs", "1"])
+    assert done.exit_code == 0, done.output
+    manifest = {Path(f["path"]).name: f for f in json.loads(done.stdout)["files"]}
+    reply = manifest["朝阳店_逾期清单_回传.xlsx"]
+    assert reply["status"] == "ok" and reply["registers"] == ["overdue_replies"]
+    assert reply["rows_accepted"] == len(answered) and reply["rows_skipped"] >= 1
+    assert any("未填写「处理情况」" in reason for reason in reply["skipped"])
+    summary = calamine.CalamineWorkbook.from_path(str(out))
+    listed = summary.get_sheet_by_name("逾期清单").to_python()
+    column = listed[0].index("上次反馈")
+    assert sorted(r[column] for r in listed[1:] if r[column]) == sorted(answered.values())
+    overview = summary.get_sheet_by_name("总览").to_python()
+    counts = {r[0]: r[3] for r in overview[4:] if r[1] == "001"}
+    assert counts["客户投诉登记表"] == 3 and counts["逾期事项反馈"] == len(answered)

@@ -223,6 +223,16 @@ class Register:
     # the company's own days off and working days (taizhang.toml [calendar]), for the ``company`` calendar
     days_off: frozenset = frozenset()
     working_days: frozenset = frozenset()
+    # rows with all of these fields empty are skipped as not filled in (a list item the store did not answer)
+    rows_need: tuple[str, ...] = ()
+    # a register of the stores' answers to their overdue lists: which fields name the answered item
+    # (register, key, rule) and hold the answer (reply, note). Its form is the store's overdue workbook,
+    # so it has no blank template, no demo rows, and is recognised only where that workbook declares it.
+    answers: dict[str, str] | None = None
+
+    @property
+    def is_answer_form(self) -> bool:
+        return self.answers is not None
 
     def field(self, key: str) -> Field:
         for f in self.fields:
@@ -329,7 +339,7 @@ class _Checker:
 
     REGISTER_KEYS = {"id", "name_zh", "name_en", "version", "key", "aliases", "fields", "rules", "deadlines",
                      "owner", "customer", "date", "open", "figures", "summaries", "not_applicable", "store",
-                     "calendar"}
+                     "calendar", "rows_need", "answers"}
     MEASURE_KEYS = {"name_zh", "name_en", "where", "format", *MEASURE_OPS, "of", "from", "to", "limit", "deadline"}
     SUMMARY_KEYS = {"id", "title_zh", "title_en", "by", "values", "across", "where", "in_month", "chart"}
     FIELD_KEYS = {"key", "label_zh", "label_en", "type", "required", "aliases", "options", "min", "max",
@@ -428,7 +438,31 @@ class _Checker:
             figures=figures, summaries=summaries,
             not_applicable=self.names(doc, "not_applicable", "register") if "not_applicable" in doc else None,
             calendar=self.calendar(doc, "register"),
+            rows_need=self.field_list(doc, "rows_need", keys),
+            answers=self.answers(doc, keys),
         )
+
+    def field_list(self, doc: dict, name: str, keys: set[str]) -> tuple[str, ...]:
+        names = self.names(doc, name, "register")
+        for k in names:
+            if k not in keys:
+                raise self.fail(doc, name, f"{name} 中的 {k!r} 不是字段", f"{name}: {k!r} is not a field", key=name)
+        return names
+
+    def answers(self, doc: dict, keys: set[str]) -> dict[str, str] | None:
+        value = doc.get("answers")
+        if value is None:
+            return None
+        roles = ("register", "key", "rule", "reply")
+        if not isinstance(value, dict) or any(r not in value for r in roles):
+            raise self.fail(doc, "answers", "answers 须写明 register、key、rule、reply 各是哪个字段（可加 note、previous）",
+                            "answers must name the fields of register, key, rule and reply (note, previous optional)",
+                            key="answers")
+        for role, k in value.items():
+            if role not in (*roles, "note", "previous") or k not in keys:
+                raise self.fail(value, f"answers.{role}", f"answers.{role}: {k!r} 不是字段",
+                                f"answers.{role}: {k!r} is not a field", key=role)
+        return {str(r): str(k) for r, k in value.items()}
 
     def calendar(self, obj: dict, where: str) -> str | None:
         value = obj.get("calendar")

@@ -300,6 +300,8 @@ def write_demo(out_dir: Path | str, registers: dict[str, Register], month: str =
         folder = out_dir / f"{code}_{name}"
         handmade: list[tuple[Register, pd.DataFrame]] = []
         for register in registers.values():
+            if register.is_answer_form:  # the stores' answers to lists they have not been sent yet
+                continue
             n = int(rows * rng.uniform(0.7, 1.3))
             records = _RecordMaker(register, rng, month_start, n, code).make()
             cells = _sprinkle_mistakes(_to_cells(records, register), register, rng)

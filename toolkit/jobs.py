@@ -89,9 +89,13 @@ def overdue_run(
     say_what_was_not_read(result, lists)
     written: list[Path] = []
     if out_dir is not None or split_by:
-        written = write_overdue_books(target, lists,
-                                      result.all_stores(config), split_by)
+        written = write_overdue_books(target, lists, result.all_stores(config), split_by, answer_form(registers))
     return OverdueRun(result, lists, written)
+
+
+def answer_form(registers: dict[str, Register]) -> Register | None:
+    """The register the stores answer their overdue lists in (逾期事项反馈), if the company has one."""
+    return next((r for r in registers.values() if r.is_answer_form), None)
 
 
 @dataclass
@@ -176,7 +180,7 @@ def email_run(
             hidden = mask if mask is not None else outside(address, config.domain)
             mine = lists.for_store(code)
             mine = mask_lists(mine, registers) if hidden else mine
-            workbook = write_overdue_books(outbox, mine, {code: name}, "store")[0]
+            workbook = write_overdue_books(outbox, mine, {code: name}, "store", answer_form(registers))[0]
             letters.append(store_letter(code, name, store.manager if store else "", address, mine, workbook,
                                         hidden, settings.top_items))
     log = SendLog(out_dir / LOG_NAME)

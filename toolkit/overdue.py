@@ -22,10 +22,12 @@ from .records import key_text
 from .workdays import WorkdayCalendar, calendar_for
 
 ITEM_COLUMNS = ["register", "register_name", "store_code", "store_name", "key", "customer", "owner", "rule",
-                "rule_name", "due", "days_overdue", "status", "data_error", "source_file", "source_sheet", "source_row"]
+                "rule_name", "due", "days_overdue", "status", "data_error", "feedback", "source_file", "source_sheet",
+                "source_row"]
 ITEM_LABELS_ZH = {"register_name": "登记表", "store_code": "门店编号", "store_name": "门店名称", "key": "编号",
                   "customer": "客户", "owner": "负责人", "rule_name": "规则", "due": "应完成日期",
-                  "days_overdue": "逾期天数", "status": "状态", "data_error": "数据有误", "source_file": "来源文件",
+                  "days_overdue": "逾期天数", "status": "状态", "data_error": "数据有误", "feedback": "上次反馈",
+                  "source_file": "来源文件",
                   "source_sheet": "工作表",
                   "source_row": "行号"}
 PAUSED_COLUMNS = [*ITEM_COLUMNS, "since"]
@@ -179,8 +181,35 @@ def _frame(records: pd.DataFrame, register: Register, deadline: Deadline, mask: 
         "status": status, "source_file": sel["source_file"], "source_sheet": sel["source_sheet"],
         "data_error": (sel["_rejected"].map({True: "数据有误，见问题数据", False: ""}).astype("string")
                        if "_rejected" in sel else pd.Series("", index=sel.index, dtype="string")),
+        "feedback": pd.Series("", index=sel.index, dtype="string"),
         "source_row": sel["source_row"], **{k: v.reindex(sel.index) for k, v in extra.items()},
     })[columns]
+
+
+def _with_answers(frame: pd.DataFrame, records: dict[str, pd.DataFrame], registers: dict[str, Register]
+                  ) -> pd.DataFrame:
+    """Each item with the store's last answer to it (上次反馈): what the store wrote in 处理情况 (and 备注) on
+    the overdue workbook it sent back, read as an answer-form register (逾期事项反馈)."""
+    answers = []
+    for reg_id, register in registers.items():
+        got = records.get(reg_id)
+        if not register.is_answer_form or got is None or got.empty:
+            continue
+        a = register.answers
+        text = got[a["reply"]].astype("string").fillna("").str.strip()
+        if a.get("note"):
+            note = got[a["note"]].astype("string").fillna("").str.strip()
+            text = text.where(note == "", text + "（" + note + "）")
+        answers.append(pd.DataFrame({
+            "store_code": got["store_code"].astype("string"), "register_name": got[a["register"]].astype("string"),
+            "key": got[a["key"]].astype("string"), "rule_name": got[a["rule"]].astype("string"), "answer": text}))
+    if not answers or frame.empty:
+        return frame
+    known = pd.concat(answers, ignore_index=True).drop_duplicates(
+        ["store_code", "register_name", "key", "rule_name"], keep="last")
+    joined = frame.merge(known, how="left", on=["store_code", "register_name", "key", "rule_name"])
+    joined["feedback"] = joined["answer"].fillna("").astype("string")
+    return joined.drop(columns="answer")
 
 
 def _deadline_items(records: pd.DataFrame, register: Register, deadline: Deadline, as_of: dt.date,
@@ -320,8 +349,10 @@ def overdue_lists(records: dict[str, pd.DataFrame], registers: dict[str, Registe
 
     result = OverdueLists(
         as_of,
-        combine(items, ["store_code", "days_overdue", "register", "key"], [True, False, True, True]),
-        combine(soon, ["store_code", "due", "register", "key"], [True, True, True, True]),
+        _with_answers(combine(items, ["store_code", "days_overdue", "register", "key"], [True, False, True, True]),
+                      records, registers),
+        _with_answers(combine(soon, ["store_code", "due", "register", "key"], [True, True, True, True]),
+                      records, registers),
         combine(care, ["store_code", "days_until", "customer"], [True, True, True]),
         paused=combine(paused, ["store_code", "register", "key"], [True, True, True]),
         rules_zh=rules_zh,
@@ -340,12 +371,12 @@ def overdue_lists(records: dict[str, pd.DataFrame], registers: dict[str, Registe
 def lists_json(lists: OverdueLists) -> dict:
     """The ``--json`` contract of ``taizhang overdue``."""
     keys = ["register", "store_code", "store_name", "key", "customer", "owner", "rule", "due", "days_overdue",
-            "status", "data_error"]
+            "status", "data_error", "feedback"]
 
     def rows(frame: pd.DataFrame) -> list[dict]:
         out = frame[keys].astype(object).where(frame[keys].notna(), None)
-        return [{k: (int(v) if k == "days_overdue" else bool(v) if k == "data_error" else v) for k, v in r.items()}
-                for r in out.to_dict("records")]
+        return [{k: (int(v) if k == "days_overdue" else bool(v) if k == "data_error" else (v or None)
+                     if k == "feedback" else v) for k, v in r.items()} for r in out.to_dict("records")]
 
     care_keys = ["register", "store_code", "store_name", "key", "customer", "owner", "rule", "date", "days_until"]
     care = lists.care[care_keys].astype(object)

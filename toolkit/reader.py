@@ -207,6 +207,18 @@ def _placeholder_rows(texts: list[pd.Series], records: np.ndarray, register: Reg
     return records & np.where(real_in_part[parts], (other == 0) & few, anything == 0)
 
 
+def _unfilled_rows(texts: list[pd.Series], reasons: pd.Series, register: Register, header: HeaderMatch) -> None:
+    """Rows with every ``rows_need`` field empty are skipped as not filled in: an overdue list's item the store
+    has not answered is not a reply with its answer missing."""
+    labels = "、".join(f"「{register.field(k).label_zh}」" for k in register.rows_need)
+    empty = np.ones(len(reasons), dtype=bool)
+    for k in register.rows_need:
+        col = header.columns.get(k)
+        if col is not None and col < len(texts):
+            empty &= (texts[col] == "").to_numpy(dtype=bool)
+    reasons[empty & (reasons == "").to_numpy()] = f"未填写{labels} / {', '.join(register.rows_need)} not filled in"
+
+
 def read_sheet(
     rows: list[list], file: str, sheet: str, register: Register, header: HeaderMatch,
     reference_year: int | None = None, errors: dict[tuple[int, int], str] | None = None,
@@ -234,6 +246,8 @@ def read_sheet(
     reasons = _line_reasons(marked, parts)
     placeholder = _placeholder_rows(marked, (reasons == "").to_numpy(), register, header, formula_columns, parts)
     reasons[placeholder] = PLACEHOLDER_ROW
+    if register.rows_need:
+        _unfilled_rows(marked, reasons, register, header)
     keep = (reasons == "").to_numpy()
     extra = dict(header.extra)
     named = {*header.columns.values(), *header.extra, *header.duplicates}

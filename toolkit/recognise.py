@@ -194,11 +194,16 @@ def recognise(rows: list[list], sheet_name: str, registers: dict[str, Register],
     if declared and declared in registers:
         header = find_header(rows, registers[declared], merges)
         if header is not None:
-            found = candidate(rows, sheet_name, registers[declared], merges, _header_owners(registers))
+            found = candidate(rows, sheet_name, registers[declared], merges,
+                              _header_owners({k: r for k, r in registers.items() if not r.is_answer_form}
+                                             or registers))
             if found is not None:
                 return Recognition(found, "metadata", [])
-    owners, themes = _header_owners(registers), theme_words(registers)
-    candidates = [c for r in registers.values()
+    # an answer form (the store's overdue workbook) is known by its metadata, never guessed from headers;
+    # nor do its common headers (编号, 状态, 备注) weigh on how rare a header is among the registers
+    guessable = {k: r for k, r in registers.items() if not r.is_answer_form} or registers
+    owners, themes = _header_owners(guessable), theme_words(guessable)
+    candidates = [c for r in guessable.values()
                   if (c := candidate(rows, sheet_name, r, merges, owners, themes[r.id]))]
     if len(registers) == 1:
         return Recognition(candidates[0] if candidates else None, "only" if candidates else "none", [],

@@ -23,7 +23,7 @@ from .config import Config
 from .consolidate import Consolidation
 from .definitions import Register
 from .files import file_part, staged_folder, unique_name
-from .metadata import METADATA_SHEET, output_rows
+from .metadata import METADATA_SHEET, WorkbookMetadata, metadata_rows, output_rows
 from .overdue import CARE_COLUMNS, ITEM_COLUMNS, ITEM_LABELS_ZH, OverdueLists
 from .records import SOURCE_COLUMNS, SOURCE_LABELS_ZH
 from .statistics import Table, register_figures, summary_table
@@ -463,9 +463,11 @@ class SummaryWriter:
                      ("rows_read", "rows_accepted", "rows_rejected", "rows_skipped"),
                      {"path": 32, "message": 40, "sha256": 20, "registers": 24, "skipped": 30, "warnings": 40})
 
-    def close(self, kind: str) -> Path:
+    def close(self, kind: str, form: WorkbookMetadata | None = None) -> Path:
+        """Finish the workbook. An output is marked so that no later run reads it; a ``form`` (the store's
+        overdue workbook, to be answered and sent back) carries the metadata a store's register does."""
         meta = self.book.add_sheet(METADATA_SHEET)
-        for r, row in enumerate(output_rows(kind)):
+        for r, row in enumerate(metadata_rows(form) if form is not None else output_rows(kind)):
             meta.write_row(r, 0, row)
         meta.very_hidden()
         return self.book.close()
@@ -484,7 +486,8 @@ ITEM_WIDTHS = {"register_name": 14, "key": 16, "customer": 10, "owner": 9, "rule
 REPLY_LABELS = {"reply": "处理情况", "reply_note": "备注"}  # filled in by the store and sent back
 STORE_COLUMNS = ("store_code", "store_name")
 COVER_WIDTHS = (16, 22, 12, 12, 50, 12, 10)  # the overdue workbook's 说明 sheet
-REPLY_WORKING_DAYS = 3  # a store answers its list within three working days
+REPLY_WORKING_DAYS = 3
+ANSWERED_SHEETS = ("逾期清单", "即将到期")  # the sheets of a store's overdue workbook it answers on  # a store answers its list within three working days
 
 
 def _dated(frame: pd.DataFrame, soon: bool = False) -> pd.DataFrame:
@@ -517,7 +520,7 @@ def _list_columns(frame: pd.DataFrame, kind: str, own_store: bool, replies: bool
     if own_store:
         order = [k for k in order if k not in STORE_COLUMNS]
     if replies:
-        order[order.index("data_error") + 1:order.index("data_error") + 1] = list(REPLY_LABELS)
+        order[order.index("feedback") + 1:order.index("feedback") + 1] = list(REPLY_LABELS)
         labels |= REPLY_LABELS
     columns = []
     for k in order:
@@ -583,11 +586,13 @@ def write_summary(path: Path | str, result: Consolidation, lists: OverdueLists, 
     return writer.close("summary")
 
 
-def write_overdue_book(path: Path | str, lists: OverdueLists, title: str, store: str | None = None) -> Path:
+def write_overdue_book(path: Path | str, lists: OverdueLists, title: str, store: tuple[str, str] | None = None,
+                       answers: Register | None = None) -> Path:
     """One store's (or owner's) overdue, due-soon and care lists, ready to email: a cover (说明) saying what
     is late by register and rule and by owner, the oldest items, what to do and by when, and what each
-    rule means; then the lists, with 处理情况/备注 columns to fill in and send back. ``store`` names the
-    store whose own list this is (its store columns are then left out)."""
+    rule means; then the lists, with 处理情况/备注 columns to fill in and send back. ``store`` (code, name)
+    names the store whose own list this is (its store columns are then left out); with ``answers`` (the
+    answer-form register) the workbook is that register's form: sent back, its answers are read."""
     writer = SummaryWriter(path)
     ws = writer.sheet("说明")
     ws.hide_gridlines(2)
@@ -595,7 +600,8 @@ def write_overdue_book(path: Path | str, lists: OverdueLists, title: str, store:
     wrap = writer.book.format(text_wrap=True, valign="top", border=1)
     ws.write(0, 0, title, writer.title)
     reply_by = WorkdayCalendar().add_workdays(lists.as_of, REPLY_WORKING_DAYS)
-    ws.write(1, 0, (f"门店：{store}；" if store else "") + f"统计截至 {lists.as_of:%Y-%m-%d}", writer.subtitle)
+    ws.write(1, 0, (f"门店：{' '.join(store)}；" if store else "") + f"统计截至 {lists.as_of:%Y-%m-%d}",
+             writer.subtitle)
     ws.write(2, 0, f"逾期 {len(lists.items)} 项；即将到期 {len(lists.due_soon)} 项；客户关怀 {len(lists.care)} 项"
              + (f"；暂停中 {len(lists.paused)} 项" if len(lists.paused) else ""), bold)
     ws.merge_range(3, 0, 4, 6, f"请各负责人按「逾期清单」「即将到期」逐项处理，处理后在「处理情况」列填写结果（如已联系客户、"
@@ -625,7 +631,10 @@ def write_overdue_book(path: Path | str, lists: OverdueLists, title: str, store:
     for c, width in enumerate(COVER_WIDTHS):
         ws.set_column(c, c, width)
     write_lists(writer, lists, own_store=store is not None)
-    return writer.close("overdue")
+    form = None
+    if store is not None and answers is not None:
+        form = WorkbookMetadata(store[0], store[1], {name: (answers.id, answers.version) for name in ANSWERED_SHEETS})
+    return writer.close("overdue", form)
 
 
 def _cover_table(writer: SummaryWriter, ws, row: int, title: str, header: list[str], rows: list[list],
@@ -653,7 +662,7 @@ def _cover_table(writer: SummaryWriter, ws, row: int, title: str, header: list[s
 
 
 def write_overdue_books(out_dir: Path | str, lists: OverdueLists, stores: dict[str, str],
-                        split_by: str | None) -> list[Path]:
+                        split_by: str | None, answers: Register | None = None) -> list[Path]:
     """The overdue workbooks of a run: one in all, or one per store (``<code>_<store>_逾期清单_<date>.xlsx``),
     or one per store and owner. Every store gets its workbook, even with nothing overdue. A set of lists is
     written whole or not at all (see files.staged_folder)."""
@@ -669,7 +678,7 @@ def write_overdue_books(out_dir: Path | str, lists: OverdueLists, stores: dict[s
             store = file_part(f"{code}_{name}")
             if split_by == "store":
                 file = unique_name(f"{store}_逾期清单_{stamp}.xlsx", used)
-                write_overdue_book(staging / file, mine, f"{name} 逾期清单 {stamp}", f"{code} {name}")
+                write_overdue_book(staging / file, mine, f"{name} 逾期清单 {stamp}", (code, name), answers)
                 names.append(file)
                 continue
             owners = sorted(set(mine.items["owner"]) | set(mine.due_soon["owner"]) | set(mine.care["owner"]))
@@ -677,6 +686,6 @@ def write_overdue_books(out_dir: Path | str, lists: OverdueLists, stores: dict[s
                 label = owner or "未指定负责人"
                 file = unique_name(f"{store}_{file_part(label)}_逾期清单_{stamp}.xlsx", used)
                 write_overdue_book(staging / file, mine.for_owner(owner), f"{name} {label} 逾期清单 {stamp}",
-                                   f"{code} {name}")
+                                   (code, name), answers)
                 names.append(file)
     return [out_dir / file for file in names]

@@ -337,8 +337,9 @@ def template_filename(register: Register, store_code: str | None = None, store_n
 def build_templates(
     registers: Iterable[Register], out_dir: Path | str, store_code: str | None = None, store_name: str | None = None,
 ) -> list[Path]:
-    """One template per register in ``out_dir``."""
+    """One template per register in ``out_dir``; an answer form (逾期事项反馈) has none: its form is the
+    store's overdue workbook."""
     out_dir = Path(out_dir)
     return [write_register_workbook(out_dir / template_filename(r, store_code, store_name), [r], store_code, store_name)
-            for r in registers]
+            for r in registers if not r.is_answer_form]
 

@@ -245,6 +245,18 @@ def _stretch_table(xml: bytes, tables: dict[bytes, _Bulk]) -> bytes:
     return xml
 
 
+def _unique_headers(columns: list[Column]) -> list[Column]:
+    """An Excel Table's headers must differ (Excel repairs the file otherwise): a repeated one, such as a
+    field 来源文件 beside the record's own 来源文件 column, is numbered 来源文件(2)."""
+    seen: dict[str, int] = {}
+    out = []
+    for c in columns:
+        n = seen.get(c.header.casefold(), 0) + 1
+        seen[c.header.casefold()] = n
+        out.append(c if n == 1 else Column(c.name, f"{c.header}({n})", c.kind, c.num_format, c.width, c.wrap))
+    return out
+
+
 class Book:
     """A new workbook: XlsxWriter's worksheets for layout, ``bulk_sheet`` for large record tables."""
 
@@ -284,6 +296,7 @@ class Book:
         of it; the rows chosen are printed with 打印选定区域 / Print Selection."""
         names = []
         per_sheet = EXCEL_MAX_ROWS - 1
+        columns = _unique_headers(columns)
         parts = max(1, -(-len(frame) // per_sheet))
         for part in range(parts):
             sheet_name = name if part == 0 else f"{name[:27]}({part + 1})"

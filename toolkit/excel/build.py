@@ -151,7 +151,9 @@ def build_office_workbook(path: Path, modules: list[Module], xlwings: str = ADDI
 def build_workbooks(out_dir: Path, registers: list[Register], macros_dir: Path = MACROS_DIR,
                     store_code: str | None = None, store_name: str | None = None,
                     standalone: bool = False) -> list[Path]:
-    """Both workbooks into ``out_dir``; ``standalone`` embeds the installed xlwings' VBA."""
+    """Both workbooks into ``out_dir``; ``standalone`` embeds the installed xlwings' VBA. Answer forms
+    (逾期事项反馈) get no sheet: the store answers on its overdue workbook."""
+    registers = [r for r in registers if not r.is_answer_form]
     macros = read_macros(macros_dir)
     missing = [name for name in (*STORE_MODULES, *OFFICE_MODULES) if name not in macros]
     if missing:
