@@ -155,11 +155,11 @@ def test_each_store_gets_its_own_list_and_one_bad_address_does_not_stop_the_othe
     assert rows[1]["sha256"] and rows[1]["month"] == "2026-10"
 
     box.refused.clear()  # the mailbox is fixed; the rerun sends only what did not go out
-    again = send(config, stores, out, "--per-store", "--no-summary", "--store", "001", "--store", "002")
+    again = send(config, stores, out, "--per-store", "--no-summary", "--to-store", "001", "--to-store", "002")
     assert again.exit_code == 0, again.output
     assert [to for _, rcpts, _ in box.received for to in rcpts] == ["wang@qq.com", "li@example.cn"]
     assert "此前已发送" in again.output
-    third = send(config, stores, out, "--per-store", "--no-summary", "--store", "001", "--store", "002", "--resend")
+    third = send(config, stores, out, "--per-store", "--no-summary", "--to-store", "001", "--to-store", "002", "--resend")
     assert third.exit_code == 0
     assert len(box.received) == 4
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -73,7 +74,7 @@ def _register_option(f):
         if value is not None:
             ctx.find_object(Context).only = value
     return click.option("--register", "only_register", metavar="ID", expose_value=False, callback=remember,
-                        help="按此登记表读取所有工作表 / read every sheet as this register (see `taizhang registers`).")(f)
+                        help="按此登记表读取所有工作表 / read every sheet as this register (see: taizhang registers).")(f)
 
 
 def _console(stderr: bool = False) -> Console:
@@ -84,7 +85,7 @@ def _console(stderr: bool = False) -> Console:
     return console
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="taizhang")
 @click.option("--definitions", "definition_dirs", multiple=True, type=click.Path(path_type=Path),
               envvar="TAIZHANG_DEFINITIONS",
@@ -97,11 +98,11 @@ def main(ctx: click.Context, definition_dirs: tuple[Path, ...], config_path: Pat
     ctx.obj = Context(definition_dirs, config_path)
 
 
-@main.group("registers", invoke_without_command=True)
+@main.group("registers", invoke_without_command=True, short_help="登记表列表，show ID 看一个 / list the registers, or show one")
 @pass_context
 @click.pass_context
 def registers_cmd(click_ctx: click.Context, ctx: Context) -> None:
-    """List the registers (登记表), or show one with ``show ID``."""
+    """List the registers (登记表), or show one with: taizhang registers show ID."""
     if click_ctx.invoked_subcommand is not None:
         return
     table = Table(title="登记表 / Registers")
@@ -113,7 +114,7 @@ def registers_cmd(click_ctx: click.Context, ctx: Context) -> None:
     _console().print(table)
 
 
-@registers_cmd.command("show")
+@registers_cmd.command("show", short_help="一个登记表的字段、规则与时限 / one register in full")
 @click.argument("register_id")
 @pass_context
 def registers_show(ctx: Context, register_id: str) -> None:
@@ -148,12 +149,12 @@ def registers_show(ctx: Context, register_id: str) -> None:
             console.print(f"  {d.id}: {zh}\n        {en}")
 
 
-@main.group("definitions")
+@main.group("definitions", short_help="由公司已有的台账起草定义 / draft definitions from existing registers")
 def definitions_cmd() -> None:
     """Draft register definitions from the registers a company already keeps."""
 
 
-@definitions_cmd.command("infer")
+@definitions_cmd.command("infer", short_help="由一个工作簿起草定义 / draft a definition from a workbook")
 @click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--sheet", default=None, help="工作表名，默认第一个有数据的 / the sheet (default: the first with data).")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -185,16 +186,17 @@ def definitions_infer(workbook: Path, sheet: str | None, out_dir: Path | None, r
                f"taizhang --definitions {out_dir} validate {workbook}")
 
 
-@main.group("template")
+@main.group("template", short_help="生成空白模板 / blank Excel templates")
 def template_cmd() -> None:
     """Excel templates (模板) built from the definitions."""
 
 
-@template_cmd.command("build")
+@template_cmd.command("build", short_help="每个登记表一个模板 / one template per register")
 @click.option("--register", "register_ids", multiple=True, help="登记表 id（可多次；默认全部）/ register id (repeatable).")
 @click.option("--store-code", default=None, help="门店编号，写入模板 / store code written into the template.")
 @click.option("--store-name", default=None, help="门店名称 / store name.")
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="写出模板的文件夹 / folder for the templates.")
 @pass_context
 def template_build(ctx: Context, register_ids: tuple[str, ...], store_code: str | None, store_name: str | None,
                    out_dir: Path) -> None:
@@ -206,12 +208,13 @@ def template_build(ctx: Context, register_ids: tuple[str, ...], store_code: str 
         click.echo(str(path))
 
 
-@main.command("validate")
+@main.command("validate", short_help="校验门店工作簿 / check store workbooks")
 @_register_option
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="只输出一个 JSON 对象 / print exactly one JSON object.")
 @click.option("--annotate", is_flag=True, help="在原文件旁写出标注副本 <name>_校验结果.xlsx / write annotated copies.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="问题说明的语言 / the language of the findings shown.")
 @click.option("--max-rows", default=20, show_default=True, help="每个文件最多显示的问题数（0 全部）/ findings shown per file.")
 @click.option("--year", "reference_year", type=int, default=None,
               help="未写年份的日期（如 3.5）按此年份读取，默认今年 / year for dates typed without one.")
@@ -237,7 +240,8 @@ def validate_cmd(ctx: Context, paths: tuple[Path, ...], as_json: bool, annotate:
             try:
                 annotated.append(annotate_workbook(w, result.findings_of(w)))
             except Exception as e:  # one file that cannot be annotated must not stop the others
-                console.print(f"[red]无法写出标注副本 / cannot write the annotated copy of {w.path}: {e}[/]")
+                console.print(f"[red]无法写出标注副本 / cannot write the annotated copy of {escape(str(w.path))}: "
+                              f"{escape(str(e))}[/]")
     if as_json:
         click.echo(dumps(result_json(result)))
     else:
@@ -250,7 +254,7 @@ def validate_cmd(ctx: Context, paths: tuple[Path, ...], as_json: bool, annotate:
         sys.exit(1)
 
 
-@main.command("demo")
+@main.command("demo", short_help="生成一个月的样例门店数据 / write a month of sample store workbooks")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--month", default="2026-10", show_default=True, help="样例数据的月份 / month of the sample data (YYYY-MM).")
 @click.option("--seed", default=7, show_default=True, help="随机种子，同一种子生成相同数据 / same seed, same data.")
@@ -260,6 +264,11 @@ def demo_cmd(ctx: Context, out_dir: Path, month: str, seed: int, rows: int) -> N
     """Write a month of sample store workbooks, with the usual mistakes, into OUT_DIR."""
     from .demo import write_demo
 
+    try:
+        month = _month_text(month)
+    except ValueError:
+        raise click.BadParameter(f"{month!r} 不是月份（可写 {MONTH_FORMS}）/ is not a month (e.g. 2026-10)",
+                                 param_hint="--month") from None
     for path in write_demo(out_dir, ctx.registers, month=month, seed=seed, rows=rows):
         click.echo(str(path))
 
@@ -287,13 +296,51 @@ def _store_option(f):
                         help="不属于任何门店文件夹的文件记入此门店 / files with no store folder belong to this store.")(f)
 
 
+def _workbook_path(value: Path | None) -> Path | None:
+    """A workbook output is an .xlsx (given without a suffix, it gets one): an xlsx named .csv is
+    refused, not written for Excel to reject."""
+    if value is None:
+        return None
+    if value.suffix == "":
+        return value.with_suffix(".xlsx")
+    if value.suffix.lower() != ".xlsx":
+        raise click.BadParameter(f"{value.name}：汇总工作簿须为 .xlsx（导出 CSV 用 taizhang export）/ the summary is an "
+                                 ".xlsx workbook (CSV: taizhang export)", param_hint="-o/--output")
+    return value
+
+
+DAY_FORMS = "2026-11-05、2026/11/05、20261105、2026年11月5日"
+MONTH_FORMS = "2026-11、2026/11、202611、2026年11月"
+_DAY = re.compile(r"(\d{4})(?:[-/.](\d{1,2})[-/.](\d{1,2})|年(\d{1,2})月(\d{1,2})日?|(\d{2})(\d{2}))")
+_MONTH = re.compile(r"(\d{4})(?:[-/.](\d{1,2})|年(\d{1,2})月?|(\d{2}))")
+
+
+def parse_day(text: str) -> dt.date:
+    """A day as people type it on the command line: one syntax for every --as-of."""
+    m = _DAY.fullmatch(text.strip().replace(" ", ""))
+    if m is None:
+        raise ValueError(text)
+    month, day = next((int(m.group(i)), int(m.group(i + 1))) for i in (2, 4, 6) if m.group(i))
+    return dt.date(int(m.group(1)), month, day)
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """A month as people type it: one syntax for every --month."""
+    m = _MONTH.fullmatch(text.strip().replace(" ", ""))
+    month = int(next((g for g in m.groups()[1:] if g), 0)) if m else 0
+    if not 1 <= month <= 12:
+        raise ValueError(text)
+    return int(m.group(1)), month
+
+
 def _as_of(value: str | None) -> dt.date:
     if not value:
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(value)
+        return parse_day(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} 不是日期（如 2026-11-05）/ is not a date (e.g. 2026-11-05)") from None
+        raise click.BadParameter(f"{value!r} 不是日期（可写 {DAY_FORMS}）/ is not a date (e.g. 2026-11-05)",
+                                 param_hint="--as-of") from None
 
 
 def _month(value: str | None, as_of: dt.date):
@@ -301,9 +348,15 @@ def _month(value: str | None, as_of: dt.date):
     from .statistics import month_of
 
     try:
-        return month_of(value, as_of)
+        return month_of(_month_text(value) if value else None, as_of)
     except ValueError:
-        raise click.BadParameter(f"{value!r} 不是月份（如 2026-10）/ is not a month (e.g. 2026-10)") from None
+        raise click.BadParameter(f"{value!r} 不是月份（可写 {MONTH_FORMS}）/ is not a month (e.g. 2026-10)",
+                                 param_hint="--month") from None
+
+
+def _month_text(value: str) -> str:
+    year, month = parse_month(value)
+    return f"{year:04d}-{month:02d}"
 
 
 def _input_dir(ctx: Context, input_dir: Path | None) -> Path:
@@ -343,10 +396,23 @@ def _progress_bar(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
     if quiet or not console.is_terminal:
         yield None
         return
-    with Progress(TextColumn("读取 / reading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console, transient=True) as shown:
-        task = shown.add_task("read", total=None)
-        yield lambda done, total: shown.update(task, completed=done, total=total)
+        task = shown.add_task("读取 / reading", total=None)
+        yield _Bar(shown, task)
+
+
+class _Bar:
+    """The progress callback: files read of the total, then the phases after reading (writing the summary)."""
+
+    def __init__(self, shown, task) -> None:
+        self.shown, self.task = shown, task
+
+    def __call__(self, done: int, total: int) -> None:
+        self.shown.update(self.task, completed=done, total=total)
+
+    def phase(self, label: str) -> None:
+        self.shown.update(self.task, description=label, completed=0, total=None)
 
 
 def _export_options(f):
@@ -389,7 +455,7 @@ def _report_export(ctx: Context, run, register_ids: list[str] | None, database: 
         for loaded in load_records(url, run.result.records, ctx.registers, register_ids):
             if loaded.error:
                 failed = True
-                console.print(f"[red]数据库 / database {loaded.table}: 未写入 / not loaded: {loaded.error}[/]")
+                console.print(f"[red]数据库 / database {loaded.table}: 未写入 / not loaded: {escape(str(loaded.error))}[/]")
                 continue
             console.print(f"数据库 / database {loaded.table}: {loaded.loaded} 行写入或更新 / rows upserted"
                           + (f"，{len(loaded.not_loaded)} 行编号不完整未写入 / rows without a complete key"
@@ -397,13 +463,14 @@ def _report_export(ctx: Context, run, register_ids: list[str] | None, database: 
     return failed
 
 
-@main.command("consolidate")
+@main.command("consolidate", short_help="月度汇总各门店工作簿 / the monthly summary of all stores")
 @_register_option
 @_store_option
 @click.argument("input_dir", required=False, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="汇总工作簿，默认 台账汇总_<月份>.xlsx / the summary workbook.")
-@click.option("--as-of", "as_of", default=None, help="逾期按此日期计算，默认今天 / overdue as of this date (YYYY-MM-DD).")
+              callback=lambda _ctx, _param, value: _workbook_path(value),
+              help="汇总工作簿（.xlsx），默认 台账汇总_<月份>.xlsx / the summary workbook (.xlsx).")
+@click.option("--as-of", "as_of", default=None, help="逾期按此日期计算，默认今天（如 2026-11-05）/ overdue as of this date.")
 @click.option("--month", default=None, help="统计月份 YYYY-MM，默认截止日期的上一个月 / the month reported on.")
 @click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="上月的汇总工作簿，用于对比 / last month's summary, for the change column.")
@@ -464,31 +531,46 @@ def consolidate_cmd(ctx: Context, input_dir: Path | None, output: Path | None, a
         sys.exit(3)
 
 
+NOTICES_SHOWN = 5  # lines of one kind (unusable, duplicate, ignored, warning) printed before a count
+NOTICE_KINDS_ZH = {"unusable": "无法使用", "duplicate": "重复提交", "ignored": "已忽略", "warning": "警告"}
+
+
 def print_manifest_lines(result, console: Console) -> None:
     """The console's account of the input: counts by status, then every file or folder that was not read
     as it is (unusable, duplicate, ignored) and every warning, each with its reason."""
     files = result.files
     by_status = {s: result.count(s) for s in ("ok", "unusable", "duplicate", "ignored")}
     console.print(f"文件 {len(files)} 个：已读取 {by_status['ok']}，无法使用 {by_status['unusable']}，"
-                  f"重复 {by_status['duplicate']}，忽略 {by_status['ignored']} / files: {by_status}")
+                  f"重复 {by_status['duplicate']}，忽略 {by_status['ignored']} / {len(files)} files: "
+                  f"{by_status['ok']} read, {by_status['unusable']} unusable, {by_status['duplicate']} duplicates, "
+                  f"{by_status['ignored']} ignored")
     colours = {"unusable": "red", "duplicate": "yellow", "ignored": "dim"}
+    lines: dict[str, list[str]] = {}  # kind -> its lines, so that 300 duplicates make one line, not 300
     for f in files:
         if f.status in colours:
             what = "文件夹 folder " if f.kind == "folder" else ""
-            console.print(f"  [{colours[f.status]}]{f.status}[/] {what}{escape(f.display)}: {escape(f.message)}")
+            lines.setdefault(f.status, []).append(
+                f"  [{colours[f.status]}]{f.status}[/] {what}{escape(f.display)}: {escape(f.message)}")
         for warning in f.warnings:
-            console.print(f"  [yellow]warning[/] {escape(f.display)}: {escape(warning)}")
+            lines.setdefault("warning", []).append(f"  [yellow]warning[/] {escape(f.display)}: {escape(warning)}")
+    for kind, shown in lines.items():
+        for line in shown[:NOTICES_SHOWN]:
+            console.print(line)
+        if len(shown) > NOTICES_SHOWN:
+            more = len(shown) - NOTICES_SHOWN
+            console.print(f"  … 另有 {more} 条同类（{NOTICE_KINDS_ZH[kind]}），详见「文件清单」或 --json / and {more} more "
+                          f"{kind} lines: see the manifest (文件清单) or --json")
     skipped = result.rows_skipped
     if skipped:
         console.print(f"跳过 {skipped} 行（空行、预编号空行、表尾签字或合计行，见「文件清单」）/ {skipped} rows skipped "
                       "(blank, pre-numbered empty, signature or totals lines; see the manifest)")
 
 
-@main.command("overdue")
+@main.command("overdue", short_help="逾期、即将到期与客户关怀清单 / overdue, due-soon and care lists")
 @_register_option
 @_store_option
 @click.argument("input_dir", required=False, type=click.Path(path_type=Path))
-@click.option("--as-of", "as_of", default=None, help="按此日期计算，默认今天 / as of this date (YYYY-MM-DD).")
+@click.option("--as-of", "as_of", default=None, help="按此日期计算，默认今天（如 2026-11-05）/ as of this date.")
 @click.option("--split-by", type=click.Choice(["store", "owner"]), default=None,
               help="每店（或每个负责人）一个工作簿 / one workbook per store (or owner).")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -547,7 +629,7 @@ def _overdue_exit(result) -> None:
         sys.exit(1)
 
 
-@main.command("export")
+@main.command("export", short_help="导出给其他系统 / export for other systems")
 @_store_option
 @click.argument("input_dir", required=False, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -587,7 +669,7 @@ def export_cmd(ctx: Context, input_dir: Path | None, out_dir: Path, formats: str
         sys.exit(3)
 
 
-@main.command("email")
+@main.command("email", short_help="发送汇总与各店逾期清单 / email the summary and store lists")
 @_register_option
 @_store_option
 @click.argument("input_dir", required=False, type=click.Path(path_type=Path))
@@ -596,7 +678,8 @@ def export_cmd(ctx: Context, input_dir: Path | None, out_dir: Path, formats: str
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="附件工作簿和发送记录的文件夹，默认 [paths] output / folder for the workbooks and the send log.")
 @click.option("--per-store", is_flag=True, help="同时给每家门店的店长发本店逾期清单 / also send each store its list.")
-@click.option("--store", "stores", multiple=True, help="只发这些门店（门店编号）/ only these stores (with --per-store).")
+@click.option("--to-store", "stores", multiple=True, metavar="CODE",
+              help="只给这些门店发（门店编号，可多次）/ only these stores' letters (with --per-store; repeatable).")
 @click.option("--to", "to", multiple=True, help="汇总发给这些地址，代替 [email] management / send the summary here.")
 @click.option("--no-summary", is_flag=True, help="不发月度汇总 / do not send the summary.")
 @click.option("--mask/--no-mask", default=None,
@@ -637,7 +720,10 @@ def email_cmd(ctx: Context, input_dir: Path | None, month: str | None, as_of: st
             settings.check_server()
             password = smtp_password(settings)
     except MailError as e:
-        console.print(f"[red]{e.zh}[/]\n{e.en}")
+        if ctx.config.path is None:
+            console.print("[red]未找到配置文件 taizhang.toml（当前文件夹，或用 --config 指定）/ no taizhang.toml found "
+                          "(in this folder, or give --config)[/]")
+        console.print(f"[red]{escape(e.zh)}[/]\n{escape(e.en)}")
         sys.exit(2)
     if no_summary and not per_store:
         raise click.UsageError("--no-summary 需与 --per-store 一起用 / --no-summary needs --per-store")
@@ -672,12 +758,12 @@ def email_cmd(ctx: Context, input_dir: Path | None, month: str | None, as_of: st
         sys.exit(1)
 
 
-@main.group("excel")
+@main.group("excel", short_help="Excel 按钮：宏工作簿与本机设置 / the Excel buttons")
 def excel_cmd() -> None:
     """Excel 按钮：生成宏工作簿，设置与检查本机 / the macro workbooks and this machine's setup."""
 
 
-@excel_cmd.command("build")
+@excel_cmd.command("build", short_help="生成宏工作簿 / build the macro workbooks")
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("workbooks"),
               show_default=True, help="写出 门店登记.xlsm 与 总部汇总.xlsm 的文件夹 / output folder.")
 @click.option("--register", "register_ids", multiple=True, help="门店工作簿包含的登记表（默认全部）/ registers.")
@@ -716,11 +802,11 @@ def _workbooks_option(f):
     return click.argument("workbooks", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))(f)
 
 
-@excel_cmd.command("setup")
+@excel_cmd.command("setup", short_help="设置本机的 xlwings / set up xlwings on this machine")
 @_workbooks_option
 def excel_setup(workbooks: tuple[Path, ...]) -> None:
     """Write xlwings' settings for this Python (interpreter or conda environment, PYTHONPATH, OneDrive folders),
-    then check this machine and the given workbooks as ``doctor`` does. Exit code 1 if a check fails."""
+    then check this machine and the given workbooks as doctor does. Exit code 1 if a check fails."""
     from .excel.machine import Machine, doctor, setup
 
     machine = Machine()
@@ -732,7 +818,7 @@ def excel_setup(workbooks: tuple[Path, ...]) -> None:
         sys.exit(1)
 
 
-@excel_cmd.command("doctor")
+@excel_cmd.command("doctor", short_help="检查按钮所需 / check what the buttons need")
 @_workbooks_option
 def excel_doctor(workbooks: tuple[Path, ...]) -> None:
     """Check what the buttons need, each with its fix. Exit code 1 if a check fails."""

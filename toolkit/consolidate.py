@@ -887,6 +887,7 @@ def consolidate(
         if progress:
             progress(done[0], total)
 
+    advance(0)  # the bar knows its total from the start
     area_codes = _area_codes(items, root, config)
     workers = min(jobs or os.cpu_count() or 1, len(items))
     batches = _batches(items, max(workers, 1))

@@ -12,6 +12,7 @@ an extra column, two registers in one workbook, no template metadata.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,16 @@ VALUES = yaml.safe_load((Path(__file__).parent / "demo_values.yaml").read_text(e
 KEY_PREFIX_LEN = 2
 
 
+MILESTONE_BLANK = 0.04  # a later milestone (到场时间 after 派工时间) left empty: the record is still open
+OPTIONAL_BLANK = 0.25  # any other optional field left empty
+STATUS_SLIPS = 0.02  # records whose date says done but whose status was not updated (a warning to plant)
+
+
+def _spec(register_id: str) -> dict:
+    """The demo's own knowledge of a register (demo_values.yaml ``_registers``): its rows and value spreads."""
+    return (VALUES.get("_registers") or {}).get(register_id) or {}
+
+
 def _pool(key: str) -> list[str] | None:
     pool = VALUES.get(key)
     if isinstance(pool, str):
@@ -48,9 +59,13 @@ def _id_number(rng: np.random.Generator) -> str:
 class _RecordMaker:
     """Generates the records of one register for one store, column by column, then applies its rules."""
 
-    def __init__(self, register: Register, rng: np.random.Generator, month_start: dt.date, n: int, store: str):
+    def __init__(self, register: Register, rng: np.random.Generator, month_start: dt.date, n: int, store: str,
+                 made: dict[str, pd.DataFrame] | None = None):
         self.reg, self.rng, self.n, self.store = register, rng, n, store
+        self.specs: dict[str, dict] = _spec(register.id).get("fields") or {}
+        self.made = made or {}  # this store's records of the registers made before (a visit's customer file)
         self.month_start = pd.Timestamp(month_start)
+        self.month_end = self.month_start + pd.offsets.MonthEnd(0)
         days = (self.month_start + pd.offsets.MonthEnd(0) - self.month_start).days + 1
         self.base = pd.Series(self.month_start + pd.to_timedelta(np.sort(rng.integers(0, days, n)), unit="D"))
         self.base_time = pd.Series(pd.to_timedelta(rng.integers(8 * 60, 20 * 60, n), unit="m"))
@@ -58,6 +73,22 @@ class _RecordMaker:
     def column(self, f: Field) -> pd.Series:
         rng, n = self.rng, self.n
         pool = _pool(f.key)
+        spec = self.specs.get(f.key) or {}
+        if f.type == "choice" and "weights" in spec:
+            options = [o for o in spec["weights"] if o in f.option_values]
+            weights = np.array([spec["weights"][o] for o in options], dtype=float)
+            return pd.Series(rng.choice(options, n, p=weights / weights.sum()), dtype=object)
+        if f.type in ("integer", "decimal") and "range" in spec:
+            low, high = spec["range"]
+            values = rng.uniform(low, high, n)
+            if "tail" in spec:
+                big = rng.random(n) < spec["tail"]["share"]
+                values = np.where(big, rng.uniform(*spec["tail"]["range"], n), values)
+            values = np.round(values) if f.type == "integer" else np.round(values, 2)
+            return pd.Series(values).astype(object)
+        if f.type == "date" and "days_back" in spec:
+            back = rng.integers(spec["days_back"][0], spec["days_back"][1] + 1, n)
+            return pd.Series(self.month_end - pd.to_timedelta(back, unit="D"))
         if f.type == "choice":
             return pd.Series(rng.choice(f.option_values, n), dtype=object)
         if f.type == "date":
@@ -88,32 +119,88 @@ class _RecordMaker:
     def make(self) -> pd.DataFrame:
         reg, rng, n = self.reg, self.rng, self.n
         df = pd.DataFrame({f.key: self.column(f) for f in reg.fields})
-        for f in reg.fields:  # optional fields are often left empty
-            if not f.required and f.key not in reg.key:
-                df.loc[rng.random(n) < 0.25, f.key] = None
+        self._taken_from_other_registers(df)
+        milestones = {k for r in reg.rules if r.kind == "order" for k in r.params["fields"][1:]}
+        milestones |= {d.done["field"] for d in reg.deadlines if d.done and "field" in d.done}  # 处理状态 is kept
+        for f in reg.fields:  # optional fields are often left empty; a later milestone seldom is
+            if f.required or f.key in reg.key or {"when", "share"} & set(self.specs.get(f.key, {})):
+                continue
+            df.loc[rng.random(n) < (MILESTONE_BLANK if f.key in milestones else OPTIONAL_BLANK), f.key] = None
+        for key, spec in self.specs.items():  # compensation only on 投诉, and not on every one
+            if ("when" in spec or "share" in spec) and key in df:
+                on = pd.Series(rng.random(n) < spec.get("share", 1.0), index=df.index)
+                for field, values in (spec.get("when") or {}).items():
+                    on &= df[field].isin(values)
+                df[key] = df[key].where(on, None)
         # rules that set a choice go before rules that fill a field in because of a choice
         rules = sorted(reg.rules, key=lambda r: r.kind != "implies" or "in" not in r.params["then"])
         for kind in ("implies", "order", "ladder", "key_matches_date", "duration_matches", "max_gap"):
             for rule in rules:
                 if rule.kind == kind:
                     getattr(self, f"_rule_{kind}")(df, rule.params)
+        self._status_agrees_with_dates(df)
         self._keys(df)
         if len(reg.key) > 1:  # a natural key made of several fields: drop the chance collisions
             df = df.drop_duplicates(subset=list(reg.key)).reset_index(drop=True)
         return df
 
     def _rule_order(self, df: pd.DataFrame, p: dict) -> None:
+        """Milestones in time order, and each present only when the one before it is: a completed repair has
+        its dispatch and arrival times."""
         keys = p["fields"]
         datetime = self.reg.field(keys[0]).type == "datetime"
         fallback = self.base + (self.base_time if datetime else pd.Timedelta(0))
         prev = pd.to_datetime(df[keys[0]]).fillna(fallback)
+        reached = df[keys[0]].notna()
         for key in keys[1:]:
             step = pd.to_timedelta(self.rng.integers(5, 90, self.n), unit="m") if datetime else \
                 pd.to_timedelta(self.rng.integers(0, 4, self.n), unit="D")
+            spec = self.specs.get(key) or {}
+            if "after" in spec:  # a next visit planned a week or more ahead, not the next day
+                step = pd.to_timedelta(self.rng.integers(spec["after"][0], spec["after"][1] + 1, self.n), unit="D")
             later = pd.Series(prev + step, index=df.index)
-            present = df[key].notna()
+            if "days_back" in spec:  # a date drawn for itself (a file built over years) stays when in order
+                own = pd.to_datetime(df[key])
+                later = own.where(own >= prev, later)
+            if self.reg.field(key).type == "date":
+                later = later.dt.normalize()
+            present = df[key].notna() & (reached | self.reg.field(key).required)
             df[key] = later.astype(object).where(present, None)
             prev = later.where(present, prev)
+            reached = present
+
+    def _taken_from_other_registers(self, df: pd.DataFrame) -> None:
+        """Fields taken from the store's records of another register (``from:``): a visit's customer id and
+        name are those of a customer in the store's customer file."""
+        for key, spec in self.specs.items():
+            if "from" not in spec or key not in df:
+                continue
+            reg_id, field = spec["from"].split(".", 1)
+            source = self.made.get(reg_id)
+            if source is None or source.empty:
+                continue
+            picked = source.iloc[self.rng.integers(0, len(source), self.n)].reset_index(drop=True)
+            df[key] = picked[field].astype(object).to_numpy()
+            for mine, theirs in (spec.get("with") or {}).items():
+                df[mine] = picked[theirs].astype(object).to_numpy()
+
+    def _status_agrees_with_dates(self, df: pd.DataFrame) -> None:
+        """A record whose done date is typed has a done status, one without has an open one (the deadlines
+        say which: ``done: {field, in}`` with ``done_date``)."""
+        for d in self.reg.deadlines:
+            cond = d.done or {}
+            if not d.done_date or "field" not in cond or "in" not in cond or cond["field"] not in df:
+                continue
+            field = self.reg.field(cond["field"])
+            open_values = [o for o in field.option_values if o not in cond["in"]]
+            current = df[cond["field"]]
+            if "weights" in self.specs.get(cond["field"], {}):  # the status is drawn as stores see it: the date follows
+                df[d.done_date] = df[d.done_date].where(current.isin(cond["in"]), None)
+                continue
+            done = df[d.done_date].notna()
+            closed = current.where(current.isin(cond["in"]), cond["in"][0])
+            still = current.where(current.isin(open_values), open_values[0] if open_values else None)
+            df[cond["field"]] = closed.where(done, still)
 
     def _rule_implies(self, df: pd.DataFrame, p: dict) -> None:
         cond, then = p["if"], p["then"]
@@ -144,8 +231,6 @@ class _RecordMaker:
 
     def _rule_ladder(self, df: pd.DataFrame, p: dict) -> None:
         amount = pd.to_numeric(df[p["amount"]], errors="coerce")
-        big = self.rng.random(self.n) < 0.05
-        amount = amount.where(~big, amount * 40)
         df[p["amount"]] = amount.round(2).where(amount.notna(), None).astype(object)
         level = pd.Series(p["steps"][-1]["level"], index=df.index, dtype=object)
         for step in reversed(p["steps"]):
@@ -234,11 +319,22 @@ def _sprinkle_mistakes(cells: pd.DataFrame, register: Register, rng: np.random.G
             hit = np.flatnonzero(cells[rule.params["if"]["field"]].isin(rule.params["if"]["in"]).to_numpy())
             if len(hit):
                 cells.iat[int(rng.choice(hit)), cells.columns.get_loc(rule.params["then"]["field"])] = None
-        if rule.kind == "ladder":
+        if rule.kind == "ladder":  # one large amount approved below the level it needs
+            first = rule.params["steps"][0]
             amounts = pd.to_numeric(cells[rule.params["amount"]], errors="coerce")
-            big = np.flatnonzero((amounts > rule.params["steps"][0].get("up_to", np.inf)).to_numpy())
-            if len(big):
-                cells.iat[int(big[0]), cells.columns.get_loc(rule.params["field"])] = rule.params["steps"][0]["level"]
+            paid = np.flatnonzero(amounts.notna().to_numpy())
+            if "up_to" in first and len(paid):
+                i = int(rng.choice(paid))
+                cells.iat[i, cells.columns.get_loc(rule.params["amount"])] = round(first["up_to"] * 1.2, 2)
+                cells.iat[i, cells.columns.get_loc(rule.params["field"])] = first["level"]
+    for d in register.deadlines:  # a date typed but the status not updated: the warning stores get most
+        cond = d.done or {}
+        if d.done_date and "field" in cond and "in" in cond:
+            open_values = [o for o in register.field(cond["field"]).option_values if o not in cond["in"]]
+            done = np.flatnonzero(cells[d.done_date].notna().to_numpy())
+            if open_values and len(done):
+                slips = rng.choice(done, size=max(1, int(len(done) * STATUS_SLIPS)), replace=False)
+                cells.iloc[slips, cells.columns.get_loc(cond["field"])] = open_values[0]
     blank = pd.DataFrame([[None] * len(cells.columns)], columns=cells.columns)
     cut = int(rng.integers(n // 3, 2 * n // 3)) if n > 3 else n
     return pd.concat([cells.iloc[:cut], blank, cells.iloc[cut:]], ignore_index=True)
@@ -296,27 +392,43 @@ def write_demo(out_dir: Path | str, registers: dict[str, Register], month: str =
     month_start = dt.date.fromisoformat(f"{month}-01")
     rng = np.random.default_rng(seed)
     written: list[Path] = []
+    # registers whose values come from another's records (visits from the customer file) are made after it
+    order = sorted((r for r in registers.values() if not r.is_answer_form),  # answer forms: lists not yet sent
+                   key=lambda r: any("from" in f for f in (_spec(r.id).get("fields") or {}).values()))
     for code, name in STORES:
         folder = out_dir / f"{code}_{name}"
         handmade: list[tuple[Register, pd.DataFrame]] = []
-        for register in registers.values():
-            if register.is_answer_form:  # the stores' answers to lists they have not been sent yet
-                continue
-            n = int(rows * rng.uniform(0.7, 1.3))
-            records = _RecordMaker(register, rng, month_start, n, code).make()
+        made: dict[str, pd.DataFrame] = {}
+        for register in order:
+            n = max(1, int(rows * _spec(register.id).get("rows", 1.0) * rng.uniform(0.7, 1.3)))
+            records = _RecordMaker(register, rng, month_start, n, code, made).make()
+            made[register.id] = records
             cells = _sprinkle_mistakes(_to_cells(records, register), register, rng)
             if (code, name) == HANDMADE_STORE and register.id in ("complaints", "service", "repairs"):
                 handmade.append((register, cells))
                 continue
             path = folder / template_filename(register, code, name)
-            written.append(write_register_workbook(path, [register], code, name, {register.id: cells}))
+            written.append(_saved_in_month(write_register_workbook(path, [register], code, name,
+                                                                   {register.id: cells}), month_start, rng))
         if handmade:
-            written.append(_handmade_workbook(folder / f"{name}_投诉及报修台账_{month}.xlsx", handmade[:2], name,
-                                              month, rng, traditional=False))
+            written.append(_saved_in_month(_handmade_workbook(folder / f"{name}_投诉及报修台账_{month}.xlsx",
+                                                              handmade[:2], name, month, rng, traditional=False),
+                                           month_start, rng))
         if handmade[2:]:
-            written.append(_handmade_workbook(folder / f"{name}_售後服務登記_{month}.xlsx", handmade[2:], name,
-                                              month, rng, traditional=True))
+            written.append(_saved_in_month(_handmade_workbook(folder / f"{name}_售後服務登記_{month}.xlsx",
+                                                              handmade[2:], name, month, rng, traditional=True),
+                                           month_start, rng))
     return written
+
+
+def _saved_in_month(path: Path, month_start: dt.date, rng: np.random.Generator) -> Path:
+    """A store saves its month's workbook in the month's last days: the file's time says so (the reader
+    tells the newer of two versions by it)."""
+    end = pd.Timestamp(month_start) + pd.offsets.MonthEnd(0)
+    saved = end - pd.Timedelta(days=int(rng.integers(0, 3))) + pd.Timedelta(hours=int(rng.integers(17, 21)))
+    stamp = saved.tz_localize("Asia/Shanghai").timestamp()
+    os.utime(path, (stamp, stamp))
+    return path
 
 
 def write_store_workbook(path: Path | str, register: Register, store_code: str, store_name: str, rows: int,

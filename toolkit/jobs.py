@@ -53,9 +53,18 @@ def monthly_summary(
     last_month = read_previous(previous) if previous else None  # a wrong file is said before the long read
     check_writable(output)
     result = consolidate(folder, registers, config, reference_year or month.year, jobs, progress)
+    _phase(progress, "计算逾期 / overdue lists")
     lists = overdue_lists(result.records, registers, as_of, config.soon_days, result.rejected_records)
+    _phase(progress, "写出汇总 / writing the summary")
     write_summary(output, result, lists, month, config, last_month)
     return MonthlySummary(result, lists, month, output)
+
+
+def _phase(progress: Progress | None, label: str) -> None:
+    """Tell the progress bar (when it takes phases) that the run has gone on to ``label``."""
+    phase = getattr(progress, "phase", None)
+    if phase is not None:
+        phase(label)
 
 
 def say_what_was_not_read(result: Consolidation, lists: OverdueLists) -> None:

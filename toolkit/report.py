@@ -76,7 +76,10 @@ def print_report(result: CheckResult, console: Console, lang: str = "zh", max_ro
                           if lang == "zh" else f"  … {more} more; --max-rows 0 shows all, --annotate marks the cells")
     ok = len(result.readable)
     unusable = sum(w.status == "unusable" for w in result.workbooks)
+    found_zh, found_en = summary_zh(result.errors, result.warnings), summary_en(result.errors, result.warnings)
+    if unusable and not (result.errors or result.warnings):  # never "no problems" beside unread files
+        found_zh = "已读取的文件中未发现问题，无法读取的文件未校验"
+        found_en = "no problems in the files read; the unusable ones were not checked"
     console.print(
-        f"共 {len(result.workbooks)} 个文件: {ok} 个已读取，{unusable} 个无法读取；{summary_zh(result.errors, result.warnings)}"
-        if lang == "zh" else
-        f"{len(result.workbooks)} files: {ok} read, {unusable} unusable; {summary_en(result.errors, result.warnings)}")
+        f"共 {len(result.workbooks)} 个文件: {ok} 个已读取，{unusable} 个无法读取；{found_zh}"
+        if lang == "zh" else f"{len(result.workbooks)} files: {ok} read, {unusable} unusable; {found_en}")

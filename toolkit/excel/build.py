@@ -96,7 +96,9 @@ def _buttons(sheet, row: int, buttons: Iterable[Button]) -> None:
 
 def build_store_workbook(path: Path, registers: list[Register], modules: list[Module], xlwings: str = ADDIN,
                          store_code: str | None = None, store_name: str | None = None) -> Path:
-    """门店登记.xlsm: every register's sheet as in its template, with the buttons and a status line above."""
+    """门店登记.xlsm: every register's sheet as in its template, with the buttons and a status line above.
+    Answer forms (逾期事项反馈) get no sheet: the store answers on its overdue workbook."""
+    registers = [r for r in registers if not r.is_answer_form]
     with atomic_path(path) as tmp:
         book = _macro_book(tmp, "门店登记：" + "、".join(r.name_zh for r in registers))
         sheets = add_register_sheets(book, registers, WorkbookMetadata(store_code, store_name), top=BUTTON_ROWS)
@@ -151,9 +153,7 @@ def build_office_workbook(path: Path, modules: list[Module], xlwings: str = ADDI
 def build_workbooks(out_dir: Path, registers: list[Register], macros_dir: Path = MACROS_DIR,
                     store_code: str | None = None, store_name: str | None = None,
                     standalone: bool = False) -> list[Path]:
-    """Both workbooks into ``out_dir``; ``standalone`` embeds the installed xlwings' VBA. Answer forms
-    (逾期事项反馈) get no sheet: the store answers on its overdue workbook."""
-    registers = [r for r in registers if not r.is_answer_form]
+    """Both workbooks into ``out_dir``; ``standalone`` embeds the installed xlwings' VBA."""
     macros = read_macros(macros_dir)
     missing = [name for name in (*STORE_MODULES, *OFFICE_MODULES) if name not in macros]
     if missing:
