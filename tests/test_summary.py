@@ -116,7 +116,7 @@ def test_overdue_split_by_store_writes_one_workbook_per_store_and_json_lists_the
     payload = json.loads(result.stdout)
     assert payload["as_of"] == "2026-11-05" and payload["items"]
     assert set(payload["items"][0]) == {"register", "store_code", "store_name", "key", "customer", "owner", "rule",
-                                        "due", "days_overdue", "status", "data_error"}
+                                        "due", "days_overdue", "status", "data_error", "feedback"}
     names = sorted(p.name for p in tmp_path.glob("*.xlsx"))
     assert names == [f"{s}_逾期清单_2026-11-05.xlsx" for s in ("001_朝阳店", "002_海淀店", "003_浦东店", "004_天河店")]
     book = calamine.CalamineWorkbook.from_path(str(tmp_path / names[0]))
@@ -128,7 +128,7 @@ def test_overdue_split_by_store_writes_one_workbook_per_store_and_json_lists_the
         (i["key"], _rule_name(i)) for i in expected}
     # the store's own list: no store columns, something to fill in and send back
     assert "门店编号" not in header and "门店名称" not in header
-    assert header.index("处理情况") == header.index("数据有误") + 1 and "备注" in header
+    assert header.index("处理情况") == header.index("上次反馈") + 1 and "备注" in header
     # dates are date cells, days counted forward on both lists
     assert all(isinstance(r[header.index("应完成日期")], dt.date) for r in store[1:])
     assert all(r[header.index("逾期天数")] > 0 for r in store[1:])

@@ -141,12 +141,13 @@ def registers_show(ctx: Context, register_id: str) -> None:
         console.print("[bold]规则 / rules[/]")
         for rule in reg.rules:
             zh, en = describe_rule(reg, rule)
-            console.print(f"  [{'red' if rule.severity == 'error' else 'yellow'}]{rule.severity}[/] {zh}\n        {en}")
+            console.print(f"  [{'red' if rule.severity == 'error' else 'yellow'}]{rule.severity}[/] {zh}\n        {en}",
+                          soft_wrap=True)
     if reg.deadlines:
         console.print("[bold]时限 / deadlines[/]")
         for d in reg.deadlines:
             zh, en = describe_deadline(reg, d)
-            console.print(f"  {d.id}: {zh}\n        {en}")
+            console.print(f"  {d.id}: {zh}\n        {en}", soft_wrap=True)
 
 
 @main.group("definitions", short_help="由公司已有的台账起草定义 / draft definitions from existing registers")

@@ -122,8 +122,9 @@ class _RecordMaker:
         self._taken_from_other_registers(df)
         milestones = {k for r in reg.rules if r.kind == "order" for k in r.params["fields"][1:]}
         milestones |= {d.done["field"] for d in reg.deadlines if d.done and "field" in d.done}  # 处理状态 is kept
+        taken = {k for key, spec in self.specs.items() if "from" in spec for k in (key, *(spec.get("with") or {}))}
         for f in reg.fields:  # optional fields are often left empty; a later milestone seldom is
-            if f.required or f.key in reg.key or {"when", "share"} & set(self.specs.get(f.key, {})):
+            if f.required or f.key in reg.key or f.key in taken or {"when", "share"} & set(self.specs.get(f.key, {})):
                 continue
             df.loc[rng.random(n) < (MILESTONE_BLANK if f.key in milestones else OPTIONAL_BLANK), f.key] = None
         for key, spec in self.specs.items():  # compensation only on 投诉, and not on every one
@@ -138,6 +139,7 @@ class _RecordMaker:
             for rule in rules:
                 if rule.kind == kind:
                     getattr(self, f"_rule_{kind}")(df, rule.params)
+        self._still_in_order(df)
         self._status_agrees_with_dates(df)
         self._keys(df)
         if len(reg.key) > 1:  # a natural key made of several fields: drop the chance collisions
@@ -168,6 +170,19 @@ class _RecordMaker:
             df[key] = later.astype(object).where(present, None)
             prev = later.where(present, prev)
             reached = present
+
+    def _still_in_order(self, df: pd.DataFrame) -> None:
+        """A gap rule applied after the order rules (建档 within 7 days of first contact) may move a date past
+        the next one in its order: that next one moves up to it."""
+        for rule in self.reg.rules:
+            if rule.kind != "order":
+                continue
+            fields = rule.params["fields"]
+            for earlier, later in zip(fields, fields[1:], strict=False):
+                a, b = pd.to_datetime(df[earlier]), pd.to_datetime(df[later])
+                behind = a.notna() & b.notna() & (b < a)
+                if behind.any():
+                    df.loc[behind, later] = a[behind].astype(object)
 
     def _taken_from_other_registers(self, df: pd.DataFrame) -> None:
         """Fields taken from the store's records of another register (``from:``): a visit's customer id and
@@ -278,7 +293,8 @@ def _sprinkle_mistakes(cells: pd.DataFrame, register: Register, rng: np.random.G
     n = len(cells)
 
     def rows(share: float) -> np.ndarray:
-        return rng.choice(n, size=max(1, int(n * share)), replace=False)
+        """Rows for a mistake made on ``share`` of the rows: a three-row register seldom gets any."""
+        return rng.choice(n, size=min(n, int(rng.binomial(n, share))), replace=False) if n else np.array([], int)
 
     for f in register.fields:
         col = cells[f.key]
@@ -292,29 +308,33 @@ def _sprinkle_mistakes(cells: pd.DataFrame, register: Register, rng: np.random.G
                     cells.iat[i, cells.columns.get_loc(f.key)] = f"{v[:3]} {v[3:7]} {v[7:]}"
             for i in rows(0.02):
                 cells.iat[i, cells.columns.get_loc(f.key)] = "+86 " + str(col.iat[i]) if col.iat[i] else None
-            cells.iat[rows(0.01)[0], cells.columns.get_loc(f.key)] = "12345"
+            for i in rows(0.01)[:1]:
+                cells.iat[i, cells.columns.get_loc(f.key)] = "12345"
         elif f.type == "date" and f.required:
             fmts = ["%Y/%-m/%-d", "%Y年%-m月%-d日", "%Y.%-m.%-d"]
             for i in rows(0.06):
                 v = col.iat[i]
                 if isinstance(v, dt.date):
                     cells.iat[i, cells.columns.get_loc(f.key)] = v.strftime(rng.choice(fmts))
-            i = rows(0.01)[0]
-            if isinstance(col.iat[i], dt.date):
-                cells.iat[i, cells.columns.get_loc(f.key)] = f"{col.iat[i].month}.{col.iat[i].day}"
+            for i in rows(0.01)[:1]:
+                if isinstance(col.iat[i], dt.date):
+                    cells.iat[i, cells.columns.get_loc(f.key)] = f"{col.iat[i].month}.{col.iat[i].day}"
         elif f.type == "choice":
             for i in rows(0.04):
                 v = col.iat[i]
                 if isinstance(v, str):
                     cells.iat[i, cells.columns.get_loc(f.key)] = rng.choice([f" {v} ", zhconv.convert(v, "zh-hant")])
         elif f.type == "integer" and f.max is not None:
-            cells.iat[rows(0.01)[0], cells.columns.get_loc(f.key)] = int(f.max) + 2
+            for i in rows(0.01)[:1]:
+                cells.iat[i, cells.columns.get_loc(f.key)] = int(f.max) + 2
     required = [f.key for f in register.fields if f.required and f.key not in register.key]
     if required:
-        cells.iat[rows(0.01)[0], cells.columns.get_loc(rng.choice(required))] = None
+        for i in rows(0.01)[:1]:
+            cells.iat[i, cells.columns.get_loc(rng.choice(required))] = None
     if len(register.key) == 1 and n > 10:
         cells.iat[n - 3, cells.columns.get_loc(register.key[0])] = cells.iat[n // 2, cells.columns.get_loc(register.key[0])]
-    for rule in register.rules:
+    planted = rng.random() < n / 50  # a rule broken on purpose: seldom in a register of a few rows
+    for rule in register.rules if planted else ():
         if rule.kind == "implies" and rule.severity == "error" and "in" in rule.params["if"]:
             hit = np.flatnonzero(cells[rule.params["if"]["field"]].isin(rule.params["if"]["in"]).to_numpy())
             if len(hit):
@@ -333,7 +353,7 @@ def _sprinkle_mistakes(cells: pd.DataFrame, register: Register, rng: np.random.G
             open_values = [o for o in register.field(cond["field"]).option_values if o not in cond["in"]]
             done = np.flatnonzero(cells[d.done_date].notna().to_numpy())
             if open_values and len(done):
-                slips = rng.choice(done, size=max(1, int(len(done) * STATUS_SLIPS)), replace=False)
+                slips = rng.choice(done, size=int(rng.binomial(len(done), STATUS_SLIPS)), replace=False)
                 cells.iloc[slips, cells.columns.get_loc(cond["field"])] = open_values[0]
     blank = pd.DataFrame([[None] * len(cells.columns)], columns=cells.columns)
     cut = int(rng.integers(n // 3, 2 * n // 3)) if n > 3 else n

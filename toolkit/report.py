@@ -57,9 +57,10 @@ def print_report(result: CheckResult, console: Console, lang: str = "zh", max_ro
         console.print(f"{mark} {escape(w.display)}[/]: {sheets} — {summary}")
         for s in w.sheets:
             if s.detected_by != "metadata" and s.why[0]:
-                console.print(f"  [dim]{escape(s.sheet)}: {escape(s.why[0] if lang == 'zh' else s.why[1])}[/]")
+                console.print(f"  [dim]{escape(s.sheet)}: {escape(s.why[0] if lang == 'zh' else s.why[1])}[/]",
+                              soft_wrap=True)
         for name, zh, en in w.unrecognised:
-            console.print(f"  [yellow]{escape(name)}: {escape(zh if lang == 'zh' else en)}[/]")
+            console.print(f"  [yellow]{escape(name)}: {escape(zh if lang == 'zh' else en)}[/]", soft_wrap=True)
         if findings.empty:
             continue
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)

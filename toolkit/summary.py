@@ -252,6 +252,7 @@ class SummaryWriter:
         self.numbers = {k: b.format(border=1, num_format=v) for k, v in FORMATS.items()}
         self.bold_numbers = {k: b.format(border=1, num_format=v, bold=True, bg_color="#F2F2F2")
                              for k, v in FORMATS.items()}
+        self.top_integer = b.format(border=1, num_format="#,##0", valign="top")
         self.note = b.format(font_color="#595959", text_wrap=True, valign="top")
         self.red = b.format(border=1, num_format="#,##0", font_color="#C00000", bold=True)
 
@@ -412,7 +413,8 @@ class SummaryWriter:
                     labels["num_format"] = "0.0%"
                 chart.add_series({"name": [sheet, header_row, c], "categories": [sheet, first, 0, last, 0],
                                   "values": [sheet, first, c, last, c],
-                                  "data_labels": labels if points <= 12 else {}})
+                                  "data_labels": labels if points * (1 if kind == "pie" else len(columns)) <= 12
+                                  else {}})  # labels side by side over many columns would overlap
             title = table.title_zh if len(groups) == 1 else f"{table.title_zh}：{unit}"
             chart.set_title({"name": title, "name_font": {"size": 10}})
             chart.set_size({"width": width, "height": height})
@@ -612,7 +614,7 @@ def write_overdue_book(path: Path | str, lists: OverdueLists, title: str, store:
     r = 6
     late = lists.items.groupby(["register", "register_name", "rule", "rule_name"], sort=False).size()
     soon = lists.due_soon.groupby(["register", "register_name", "rule", "rule_name"], sort=False).size()
-    by_rule = pd.concat([late.rename("late"), soon.rename("soon")], axis=1).fillna(0).astype(int)
+    by_rule = pd.concat([late.rename("late"), soon.rename("soon")], axis=1).fillna(0).astype(int).sort_index()
     r = _cover_table(writer, ws, r, "按登记表和规则", ["登记表", "规则", "逾期", "即将到期", "规则说明"],
                      [[reg_name, rule_name, row.late, row.soon, lists.rules_zh.get((reg, rule), "")]
                       for (reg, reg_name, rule, rule_name), row in by_rule.iterrows()], wrap)
@@ -650,11 +652,12 @@ def _cover_table(writer: SummaryWriter, ws, row: int, title: str, header: list[s
         lines = 1
         for c, value in enumerate(values):
             if isinstance(value, numbers.Number) and not isinstance(value, bool):
-                ws.write_number(r, c, float(value), writer.numbers["integer"])
+                ws.write_number(r, c, float(value), writer.top_integer)
             else:
                 text = "" if value is None or value is pd.NA else str(value)
                 ws.write_string(r, c, text, wrap)
-                lines = max(lines, -(-display_width(text) // (COVER_WIDTHS[c] - 1)))
+                # LibreOffice and Excel wrap Chinese text a little before the column's nominal width
+                lines = max(lines, math.ceil(display_width(text) / (COVER_WIDTHS[c] * 0.85)))
         if lines > 1:
             ws.set_row(r, 15 * min(lines, 6))
         r += 1
