@@ -141,8 +141,10 @@ def _wrapped_lines(values: pd.Series, width: float) -> np.ndarray:
     """How many lines each text takes wrapped in a column ``width`` characters wide (CJK characters take
     two), counting its own line breaks: a rough count, as Excel's own wrapping depends on the font."""
     text = pc.fill_null(_arrow_text(values), "")
-    wide = pc.count_substring_regex(text, r"[^\x00-\x{2E7F}]")  # CJK and full-width forms
-    shown = pc.add(pc.utf8_length(text), wide).to_numpy(zero_copy_only=False)
+    chars = pc.utf8_length(text).to_numpy(zero_copy_only=False)
+    # a CJK character is three bytes in UTF-8 and two units wide: the extra bytes count it (no regex per cell)
+    wide = (pc.binary_length(text).to_numpy(zero_copy_only=False) - chars) / 2
+    shown = chars + wide
     breaks = pc.count_substring(text, "\n").to_numpy(zero_copy_only=False)
     return np.maximum(1, np.ceil(shown / max(width * 1.1, 1))) + breaks
 
@@ -153,10 +155,10 @@ def _row_heights(frame: pd.DataFrame, columns: list[Column]) -> pa.Array | str:
     wrapped = [c for c in columns if c.wrap and c.kind == "text"]
     if not wrapped or frame.empty:
         return ""
-    lines = np.max([_wrapped_lines(frame[c.name], c.width) for c in wrapped], axis=0)
-    lines = np.minimum(lines, 8).astype(int)
-    attr = np.where(lines > 1, np.char.add(np.char.add(' ht="', (lines * 15).astype(str)), '" customHeight="1"'), "")
-    return pa.array(attr, pa.string())
+    lines = np.minimum(np.max([_wrapped_lines(frame[c.name], c.width) for c in wrapped], axis=0), 8).astype(np.int64)
+    heights = pc.cast(pa.array(lines * 15), pa.string())
+    attr = pc.binary_join_element_wise(' ht="', heights, '" customHeight="1"', "")
+    return pc.if_else(pa.array(lines > 1), attr, pa.scalar("", pa.string()))
 
 
 def _rows_xml(frame: pd.DataFrame, columns: list[Column], styles: list[str], first_row: int,
