@@ -30,7 +30,7 @@ def _clean(result, reg_id: str) -> pd.DataFrame:
     """The records of a register without the rows a mistake was planted in (a date typed without its year
     is read in this year, out of order on purpose)."""
     records = result.records[reg_id]
-    marked = set(zip(result.findings["file"], result.findings["row"]))
+    marked = set(zip(result.findings["file"], result.findings["row"], strict=True))
     return records[[(f, r) not in marked for f, r in zip(records["source_file"], records["source_row"], strict=True)]]
 
 
@@ -86,7 +86,7 @@ def test_a_store_holds_keys_and_papers_not_houses_and_loses_a_few_per_cent(month
 def test_visits_are_to_customers_in_the_stores_own_customer_file(month):
     _, _, result = month
     visits, customers = result.records["visits"], result.records["customers"]
-    known = set(zip(customers["store_code"], customers["customer_id"]))
+    known = set(zip(customers["store_code"], customers["customer_id"], strict=True))
     ids = visits.dropna(subset=["customer_id"])
     assert len(ids) > 0.9 * len(visits)
     found = [(s, c) in known for s, c in zip(ids["store_code"], ids["customer_id"], strict=True)]

@@ -201,3 +201,24 @@ def test_a_store_answers_its_overdue_list_and_the_next_run_shows_each_answer_bes
     overview = summary.get_sheet_by_name("总览").to_python()
     counts = {r[0]: r[3] for r in overview[4:] if r[1] == "001"}
     assert counts["客户投诉登记表"] == 3 and counts["逾期事项反馈"] == len(answered)
+
+
+def test_a_list_copied_into_a_workbook_of_the_stores_own_is_still_read_as_its_answers(tmp_path):
+    """Without taizhang's metadata the answer form is known by its sheet's name (逾期清单), never guessed from
+    its headers alone: 编号, 客户, 负责人, 状态 would otherwise make it a complaint register full of errors."""
+    from toolkit.check import check_paths
+
+    header = ["登记表", "编号", "客户", "负责人", "规则", "应完成日期", "时刻", "逾期天数", "状态", "数据有误", "上次反馈",
+              "处理情况", "备注", "来源文件", "工作表", "行号"]
+    rows = [header, ["客户投诉登记表", "2610039", "张伟", "刘芳", "投诉超期未结案", dt.date(2026, 10, 21), None, 15, "处理中",
+                     None, None, "已电话回复客户", None, "001_朝阳店/投诉.xlsx", "投诉", 41],
+            ["客户投诉登记表", "2610040", "李娜", "刘芳", "投诉超期未结案", dt.date(2026, 10, 22), None, 14, "处理中",
+             None, None, None, None, "001_朝阳店/投诉.xlsx", "投诉", 42]]
+    registers = load_registers()
+    (tmp_path / "001_朝阳店").mkdir()
+    named = write_workbook(tmp_path / "001_朝阳店" / "回传.xlsx", {"逾期清单": rows})
+    (read,) = check_paths([named], registers).workbooks
+    assert [(s.sheet, s.register.id, s.rows_read) for s in read.sheets] == [("逾期清单", "overdue_replies", 1)]
+    other = write_workbook(tmp_path / "001_朝阳店" / "台账.xlsx", {"投诉": [COMPLAINT_HEADER, complaint()]})
+    (plain,) = check_paths([other], registers).workbooks
+    assert [s.register.id for s in plain.sheets] == ["complaints"]  # the answer form takes nothing else

@@ -199,12 +199,15 @@ def recognise(rows: list[list], sheet_name: str, registers: dict[str, Register],
                                              or registers))
             if found is not None:
                 return Recognition(found, "metadata", [])
-    # an answer form (the store's overdue workbook) is known by its metadata, never guessed from headers;
-    # nor do its common headers (编号, 状态, 备注) weigh on how rare a header is among the registers
+    # an answer form (the store's overdue workbook) is known by its metadata, or else only by a sheet named
+    # as its lists are (逾期清单, 即将到期: the list copied into a workbook of the store's own), never by headers
+    # alone; nor do its common headers (编号, 状态, 备注) weigh on how rare a header is among the registers
     guessable = {k: r for k, r in registers.items() if not r.is_answer_form} or registers
     owners, themes = _header_owners(guessable), theme_words(guessable)
-    candidates = [c for r in guessable.values()
-                  if (c := candidate(rows, sheet_name, r, merges, owners, themes[r.id]))]
+    named_forms = [r for r in registers.values() if r.is_answer_form and r.id not in guessable
+                   and any(name in sheet_name for name in (r.name_zh, *r.aliases))]
+    candidates = [c for r in [*guessable.values(), *named_forms]
+                  if (c := candidate(rows, sheet_name, r, merges, owners, themes.get(r.id, [])))]
     if len(registers) == 1:
         return Recognition(candidates[0] if candidates else None, "only" if candidates else "none", [],
                            next(iter(registers.values())))
