@@ -139,3 +139,19 @@ def test_email_without_a_configuration_says_which_section_and_that_no_file_was_f
 def test_overdue_says_its_exit_codes():
     shown = CliRunner().invoke(main, ["overdue", "-h"]).output
     assert "Exit code" in shown and "1 some files could not be read" in shown and "2 nothing" in shown
+
+
+def test_asking_for_help_loads_none_of_the_heavy_libraries():
+    """`taizhang -h` is what a newcomer types first: it imports only click (bench/button.py times it)."""
+    import subprocess
+    import sys
+
+    from tests.torture import ROOT
+
+    probe = ("import sys, runpy; sys.argv = ['taizhang', '--help']\n"
+             "try:\n    runpy.run_module('toolkit.cli', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "heavy = ('pandas', 'pyarrow', 'numpy', 'yaml', 'rich', 'openpyxl', 'python_calamine', 'xlsxwriter')\n"
+             "print('LOADED', sorted(m for m in heavy if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert "Commands:" in done.stdout
+    assert "LOADED []" in done.stdout, done.stdout[-300:]

@@ -9,16 +9,24 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from . import __version__
-from .config import Config, ConfigError, company_registers, find_config
-from .definitions import DefinitionError, Register
-from .describe import TYPE_NAMES, describe_deadline, describe_rule
+
+if TYPE_CHECKING:  # what a command needs is imported when it runs: `taizhang -h` stays fast
+    from rich.console import Console
+
+    from .config import Config
+    from .definitions import Register
+
+
+def escape(text: str) -> str:
+    """Text printed as it is, not read as rich markup ([email] is a section, not a style)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 class Context:
@@ -34,6 +42,8 @@ class Context:
     def config(self) -> Config:
         """``--config FILE``, else ``taizhang.toml`` in the working folder, else an empty configuration."""
         if self._config is None:
+            from .config import ConfigError, find_config
+
             try:
                 self._config = find_config(self.config_path)
             except ConfigError as e:
@@ -47,6 +57,9 @@ class Context:
     @property
     def registers(self) -> dict[str, Register]:
         if self._registers is None:
+            from .config import ConfigError, company_registers
+            from .definitions import DefinitionError
+
             try:
                 self._registers = company_registers(self.config, self.definition_dirs)
             except DefinitionError as e:
@@ -79,6 +92,8 @@ def _register_option(f):
 
 def _console(stderr: bool = False) -> Console:
     """Rich console; when piped, wide enough that Chinese messages are not folded mid-sentence."""
+    from rich.console import Console
+
     console = Console(highlight=False, stderr=stderr)
     if not console.is_terminal:
         console = Console(highlight=False, stderr=stderr, width=160)
@@ -105,6 +120,8 @@ def registers_cmd(click_ctx: click.Context, ctx: Context) -> None:
     """List the registers (登记表), or show one with: taizhang registers show ID."""
     if click_ctx.invoked_subcommand is not None:
         return
+    from rich.table import Table
+
     table = Table(title="登记表 / Registers")
     for col in ("id", "名称", "Name", "字段 fields", "规则 rules", "时限 deadlines", "版本 version"):
         table.add_column(col)
@@ -119,6 +136,10 @@ def registers_cmd(click_ctx: click.Context, ctx: Context) -> None:
 @pass_context
 def registers_show(ctx: Context, register_id: str) -> None:
     """Print a register's fields, rules and deadlines."""
+    from rich.table import Table
+
+    from .describe import TYPE_NAMES, describe_deadline, describe_rule
+
     reg = ctx.register(register_id)
     console = _console()
     key = " + ".join(reg.key) or "-"
@@ -603,6 +624,8 @@ def overdue_cmd(ctx: Context, input_dir: Path | None, as_of: str | None, split_b
         return
     console = _console()
     print_manifest_lines(run.result, console)
+    from rich.table import Table
+
     table = Table(title=f"逾期 / overdue as of {day:%Y-%m-%d}: {len(lists.items)}")
     for col in ("门店", "登记表", "编号", "客户", "负责人", "规则", "应完成", "逾期天数"):
         table.add_column(col)
@@ -742,6 +765,8 @@ def email_cmd(ctx: Context, input_dir: Path | None, month: str | None, as_of: st
     if not run.result.readable:
         console.print("[red]没有可读取的工作簿，未发送 / no workbook could be read: nothing sent[/]")
         sys.exit(2)
+    from rich.table import Table
+
     table = Table(title=f"邮件 / email {period}" + ("（试运行 / dry run）" if dry_run else ""))
     for column in ("收件人 / to", "内容 / what", "结果 / result", "说明 / detail"):
         table.add_column(column)
