@@ -155,3 +155,9 @@ def test_asking_for_help_loads_none_of_the_heavy_libraries():
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert "Commands:" in done.stdout
     assert "LOADED []" in done.stdout, done.stdout[-300:]
+
+
+def test_asking_for_the_answer_forms_template_says_where_its_form_is(tmp_path):
+    done = CliRunner().invoke(main, ["template", "build", "--register", "overdue_replies", "-o", str(tmp_path)])
+    assert done.exit_code == 0 and not list(tmp_path.glob("*.xlsx"))
+    assert "没有空白模板" in done.output and "taizhang overdue --split-by store" in done.output

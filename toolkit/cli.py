@@ -228,6 +228,11 @@ def template_build(ctx: Context, register_ids: tuple[str, ...], store_code: str 
     registers = [ctx.register(r) for r in register_ids] if register_ids else list(ctx.registers.values())
     for path in build_templates(registers, out_dir, store_code, store_name):
         click.echo(str(path))
+    for register in registers:
+        if register.is_answer_form and register_ids:
+            click.echo(f"{register.name_zh}（{register.id}）没有空白模板：它的表格就是各店的逾期清单工作簿"
+                       f"（taizhang overdue --split-by store）/ no blank template: its form is each store's overdue "
+                       "workbook", err=True)
 
 
 @main.command("validate", short_help="校验门店工作簿 / check store workbooks")
