@@ -42,6 +42,18 @@ def _spec(register_id: str) -> dict:
     return (VALUES.get("_registers") or {}).get(register_id) or {}
 
 
+def _status_rules(register: Register) -> list[tuple[str, str, list[str], list[str]]]:
+    """(done date, status field, done values, open values) of each deadline ended both by a status and by a
+    date (``done: {field, in}`` with ``done_date``): the pairs the demo keeps in agreement, but for slips."""
+    rules = []
+    for d in register.deadlines:
+        cond = d.done or {}
+        if d.done_date and "field" in cond and "in" in cond:
+            options = register.field(cond["field"]).option_values
+            rules.append((d.done_date, cond["field"], list(cond["in"]), [o for o in options if o not in cond["in"]]))
+    return rules
+
+
 def _pool(key: str) -> list[str] | None:
     pool = VALUES.get(key)
     if isinstance(pool, str):
@@ -202,20 +214,14 @@ class _RecordMaker:
     def _status_agrees_with_dates(self, df: pd.DataFrame) -> None:
         """A record whose done date is typed has a done status, one without has an open one (the deadlines
         say which: ``done: {field, in}`` with ``done_date``)."""
-        for d in self.reg.deadlines:
-            cond = d.done or {}
-            if not d.done_date or "field" not in cond or "in" not in cond or cond["field"] not in df:
+        for done_date, status, done_values, open_values in _status_rules(self.reg):
+            current = df[status]
+            if "weights" in self.specs.get(status, {}):  # the status is drawn as stores see it: the date follows
+                df[done_date] = df[done_date].where(current.isin(done_values), None)
                 continue
-            field = self.reg.field(cond["field"])
-            open_values = [o for o in field.option_values if o not in cond["in"]]
-            current = df[cond["field"]]
-            if "weights" in self.specs.get(cond["field"], {}):  # the status is drawn as stores see it: the date follows
-                df[d.done_date] = df[d.done_date].where(current.isin(cond["in"]), None)
-                continue
-            done = df[d.done_date].notna()
-            closed = current.where(current.isin(cond["in"]), cond["in"][0])
+            closed = current.where(current.isin(done_values), done_values[0])
             still = current.where(current.isin(open_values), open_values[0] if open_values else None)
-            df[cond["field"]] = closed.where(done, still)
+            df[status] = closed.where(df[done_date].notna(), still)
 
     def _rule_implies(self, df: pd.DataFrame, p: dict) -> None:
         cond, then = p["if"], p["then"]
@@ -347,14 +353,11 @@ def _sprinkle_mistakes(cells: pd.DataFrame, register: Register, rng: np.random.G
                 i = int(rng.choice(paid))
                 cells.iat[i, cells.columns.get_loc(rule.params["amount"])] = round(first["up_to"] * 1.2, 2)
                 cells.iat[i, cells.columns.get_loc(rule.params["field"])] = first["level"]
-    for d in register.deadlines:  # a date typed but the status not updated: the warning stores get most
-        cond = d.done or {}
-        if d.done_date and "field" in cond and "in" in cond:
-            open_values = [o for o in register.field(cond["field"]).option_values if o not in cond["in"]]
-            done = np.flatnonzero(cells[d.done_date].notna().to_numpy())
-            if open_values and len(done):
-                slips = rng.choice(done, size=int(rng.binomial(len(done), STATUS_SLIPS)), replace=False)
-                cells.iloc[slips, cells.columns.get_loc(cond["field"])] = open_values[0]
+    for done_date, status, _, open_values in _status_rules(register):  # a date typed, the status not updated
+        done = np.flatnonzero(cells[done_date].notna().to_numpy())
+        if open_values and len(done):
+            slips = rng.choice(done, size=int(rng.binomial(len(done), STATUS_SLIPS)), replace=False)
+            cells.iloc[slips, cells.columns.get_loc(status)] = open_values[0]
     blank = pd.DataFrame([[None] * len(cells.columns)], columns=cells.columns)
     cut = int(rng.integers(n // 3, 2 * n // 3)) if n > 3 else n
     return pd.concat([cells.iloc[:cut], blank, cells.iloc[cut:]], ignore_index=True)

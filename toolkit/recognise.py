@@ -191,19 +191,18 @@ def recognise(rows: list[list], sheet_name: str, registers: dict[str, Register],
               declared: str | None = None) -> Recognition:
     """The register the sheet holds: the one its metadata declares when its headers are there, else the
     best-explaining eligible one (company definitions before built-ins on a tie)."""
-    if declared and declared in registers:
-        header = find_header(rows, registers[declared], merges)
-        if header is not None:
-            found = candidate(rows, sheet_name, registers[declared], merges,
-                              _header_owners({k: r for k, r in registers.items() if not r.is_answer_form}
-                                             or registers))
-            if found is not None:
-                return Recognition(found, "metadata", [])
     # an answer form (the store's overdue workbook) is known by its metadata, or else only by a sheet named
     # as its lists are (逾期清单, 即将到期: the list copied into a workbook of the store's own), never by headers
     # alone; nor do its common headers (编号, 状态, 备注) weigh on how rare a header is among the registers
     guessable = {k: r for k, r in registers.items() if not r.is_answer_form} or registers
-    owners, themes = _header_owners(guessable), theme_words(guessable)
+    owners = _header_owners(guessable)
+    if declared and declared in registers:
+        header = find_header(rows, registers[declared], merges)
+        if header is not None:
+            found = candidate(rows, sheet_name, registers[declared], merges, owners)
+            if found is not None:
+                return Recognition(found, "metadata", [])
+    themes = theme_words(guessable)
     named_forms = [r for r in registers.values() if r.is_answer_form and r.id not in guessable
                    and any(name in sheet_name for name in (r.name_zh, *r.aliases))]
     candidates = [c for r in [*guessable.values(), *named_forms]

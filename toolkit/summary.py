@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import python_calamine as calamine
 
 from .config import Config
@@ -29,7 +28,7 @@ from .records import SOURCE_COLUMNS, SOURCE_LABELS_ZH
 from .statistics import Table, register_figures, summary_table
 from .template import NUMBER_FORMATS, column_width, display_width
 from .workdays import WorkdayCalendar
-from .xlsx import PAGE_FOOTER, Book, Column, sheet_title
+from .xlsx import PAGE_FOOTER, Book, Column, sheet_title, shown_widths
 
 OVERVIEW_COLUMNS = ["登记表", "门店编号", "门店名称", "记录数", "本月新增", "拒收行", "警告", "未结", "逾期"]
 FIELD_KINDS = {"integer": "number", "decimal": "number", "date": "date", "datetime": "datetime",
@@ -223,9 +222,8 @@ def _fit_widths(frame: pd.DataFrame, columns: list[Column]) -> None:
 
 
 def _widest(values: pd.Series) -> int:
-    text = pa.array(values.astype("string").fillna("").unique().astype(str), pa.string())
-    shown = pc.add(pc.utf8_length(text), pc.count_substring_regex(text, r"[^\x00-\x{2E7F}]"))
-    return int(pc.max(shown).as_py() or 0)
+    widths = shown_widths(pa.array(values.astype("string").fillna("").unique().astype(str), pa.string()))
+    return int(widths.max()) if len(widths) else 0
 
 
 def _sheet_name(text: str, used: set[str]) -> str:

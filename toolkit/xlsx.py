@@ -137,16 +137,20 @@ def _cells(values: pd.Series, column: Column, letter: str, rows: pa.Array, style
                                        _number_text(_serials(values, column.kind)), "</v></c>", "")
 
 
-def _wrapped_lines(values: pd.Series, width: float) -> np.ndarray:
-    """How many lines each text takes wrapped in a column ``width`` characters wide (CJK characters take
-    two), counting its own line breaks: a rough count, as Excel's own wrapping depends on the font."""
-    text = pc.fill_null(_arrow_text(values), "")
+def shown_widths(text: pa.Array) -> np.ndarray:
+    """Each text's width in Excel's column units, CJK and full-width characters counting two: such a
+    character is three bytes in UTF-8, so the extra bytes count it (no regex per cell)."""
+    text = pc.fill_null(text, "")
     chars = pc.utf8_length(text).to_numpy(zero_copy_only=False)
-    # a CJK character is three bytes in UTF-8 and two units wide: the extra bytes count it (no regex per cell)
-    wide = (pc.binary_length(text).to_numpy(zero_copy_only=False) - chars) / 2
-    shown = chars + wide
+    return chars + (pc.binary_length(text).to_numpy(zero_copy_only=False) - chars) / 2
+
+
+def _wrapped_lines(values: pd.Series, width: float) -> np.ndarray:
+    """How many lines each text takes wrapped in a column ``width`` characters wide, counting its own line
+    breaks: a rough count, as Excel's own wrapping depends on the font."""
+    text = pc.fill_null(_arrow_text(values), "")
     breaks = pc.count_substring(text, "\n").to_numpy(zero_copy_only=False)
-    return np.maximum(1, np.ceil(shown / max(width * 1.1, 1))) + breaks
+    return np.maximum(1, np.ceil(shown_widths(text) / max(width * 1.1, 1))) + breaks
 
 
 def _row_heights(frame: pd.DataFrame, columns: list[Column]) -> pa.Array | str:
