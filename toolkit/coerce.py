@@ -12,6 +12,7 @@ confirm, e.g. a date without a year).
 
 from __future__ import annotations
 
+import sys
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -20,7 +21,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import zhconv
 
 from .definitions import Field
 
@@ -78,10 +78,32 @@ class Parsed:
     guessed: pd.Series
 
 
+def chinese_script(text: str, locale: str = "zh-hans") -> str:
+    """Text in simplified (zh-hans) or traditional (zh-hant) characters, by zhconv's dictionary.
+
+    zhconv imports pkg_resources at import time only to find that dictionary beside its module (0.2 s,
+    more than reading a store's workbook); without pkg_resources it opens the same file by its path."""
+    zhconv = sys.modules.get("zhconv")
+    if zhconv is None:
+        saved = sys.modules.get("pkg_resources", _ABSENT)
+        sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # makes its import raise ImportError
+        try:
+            import zhconv
+        finally:
+            if saved is _ABSENT:
+                del sys.modules["pkg_resources"]
+            else:
+                sys.modules["pkg_resources"] = saved
+    return zhconv.convert(text, locale)
+
+
+_ABSENT = object()
+
+
 def normalize_text(value: str) -> str:
     """Full-width to half-width, traditional to simplified, inner whitespace folded."""
     text = unicodedata.normalize("NFKC", str(value))
-    text = zhconv.convert(text, "zh-hans")
+    text = chinese_script(text)
     return " ".join(text.split())
 
 

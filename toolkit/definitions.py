@@ -298,7 +298,7 @@ class _LineList(list):
     item_lines: list[int]
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser: 10× faster on the definitions
     pass
 
 

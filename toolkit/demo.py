@@ -19,9 +19,8 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 import yaml
-import zhconv
 
-from .coerce import ID_CHECK, ID_WEIGHTS
+from .coerce import ID_CHECK, ID_WEIGHTS, chinese_script
 from .definitions import KEY_DATE_FORMATS, Field, Register
 from .files import atomic_path
 from .template import is_missing, template_filename, write_register_workbook
@@ -329,7 +328,7 @@ def _sprinkle_mistakes(cells: pd.DataFrame, register: Register, rng: np.random.G
             for i in rows(0.04):
                 v = col.iat[i]
                 if isinstance(v, str):
-                    cells.iat[i, cells.columns.get_loc(f.key)] = rng.choice([f" {v} ", zhconv.convert(v, "zh-hant")])
+                    cells.iat[i, cells.columns.get_loc(f.key)] = rng.choice([f" {v} ", chinese_script(v, "zh-hant")])
         elif f.type == "integer" and f.max is not None:
             for i in rows(0.01)[:1]:
                 cells.iat[i, cells.columns.get_loc(f.key)] = int(f.max) + 2
@@ -378,7 +377,7 @@ def _handmade_workbook(path: Path, parts: list[tuple[Register, pd.DataFrame]], s
             for col, f in enumerate(register.fields):
                 header = f.aliases[0] if f.aliases and rng.random() < 0.4 else f.label_zh
                 if traditional:
-                    header = zhconv.convert(header, "zh-hant")
+                    header = chinese_script(header, "zh-hant")
                 if col == 1:
                     header = header[:1] + "\n" + header[1:]
                 ws.write_string(2, col, header)

@@ -28,3 +28,4 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+EXCEL_MAX_TEXT = 32_767  # characters Excel accepts in one cell: a longer text makes it refuse the file

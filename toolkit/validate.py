@@ -16,8 +16,8 @@ from .coerce import LOCAL_LANDLINE, show_values
 from .conditions import condition_mask
 from .definitions import KEY_DATE_FORMATS, Rule
 from .describe import condition_text, requirement_text
+from .limits import EXCEL_MAX_TEXT
 from .reader import SheetRead, column_letter
-from .xlsx import EXCEL_MAX_TEXT
 
 FINDING_COLUMNS = ["file", "sheet", "row", "column", "field", "value", "code", "severity", "message_zh", "message_en"]
 

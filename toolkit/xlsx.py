@@ -34,6 +34,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from .coerce import arrow_strings
 from .files import atomic_path
+from .limits import EXCEL_MAX_TEXT
 from .reader import column_letter
 
 PAGE_FOOTER = "&L&A&R第 &P 页，共 &N 页"  # the sheet's name and page numbers on every printed page
@@ -44,7 +45,6 @@ _EPOCH = pd.Timestamp("1899-12-30")
 _ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # RE2 syntax: run by Arrow's kernels
 _NEEDS_ESCAPE = r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]|_x[0-9A-Fa-f]{4}_"
 _CONTROL = [chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))]
-EXCEL_MAX_TEXT = 32_767  # characters Excel accepts in one cell: a longer text makes it refuse the file
 _SAMPLE_ROW = re.compile(rb'<row r="2"[^>]*>.*?</row>', re.S)
 _CELL_STYLE = re.compile(rb'<c (?:(?=[^>]*\bs="(\d+)"))?[^>]*>')  # each cell's style index, b"" if none
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
