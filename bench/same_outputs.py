@@ -1,8 +1,9 @@
 """Same outputs before and after a speed change (run by hand, beside the benchmarks).
 
-    python bench/same_outputs.py --base HEAD~1 INPUT_DIR [INPUT_DIR ...] [--work /tmp/same-outputs]
+    python bench/same_outputs.py --base HEAD~1 [--this HEAD] INPUT_DIR [INPUT_DIR ...] [--work /tmp/same-outputs]
 
-Checks out ``--base`` into a git worktree and runs, with that code and with the code of this checkout,
+Checks out ``--base`` into a git worktree and runs, with that code and with the code of this checkout
+(or of the commit ``--this``, checked out beside it, so that work can go on meanwhile),
 in fresh processes over every INPUT_DIR:
   taizhang validate DIR --json --year 2026
   taizhang consolidate DIR --json --month 2026-10 --as-of 2026-11-05 -o summary.xlsx   (+ every cell
@@ -76,16 +77,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="+", type=Path)
     parser.add_argument("--base", default="HEAD")
+    parser.add_argument("--this", default=None, help="a commit to compare instead of this checkout's files")
     parser.add_argument("--work", type=Path, default=Path("/tmp/same-outputs"))
     parser.add_argument("--commands", default="validate,consolidate,overdue")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     base = worktree(args.base, args.work)
+    this = worktree(args.this, args.work) if args.this else ROOT
     differ = 0
     for input_dir in (p.resolve() for p in args.inputs):
         for command in args.commands.split(","):
             outputs = []
-            for label, tree in (("base", base), ("this", ROOT)):
+            for label, tree in (("base", base), ("this", this)):
                 out = args.work / label / f"{input_dir.name}-{command}.xlsx"
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.unlink(missing_ok=True)

@@ -250,42 +250,55 @@ def _assemble(parts: pd.DataFrame) -> pd.Series:
 
 
 def _parse_moment(text: pd.Series, reference_year: int) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Dates and date-times in every form staff type; returns values, bad mask, guessed-year mask."""
-    present = _present(text)
-    t = _nfkc(text)
+    """Dates and date-times in every form staff type; returns values, bad mask, guessed-year mask.
+
+    Each form is tried only on the cells no earlier form read, by position (numpy masks): a register
+    sheet's date column is mostly Excel's own dates, and the costly forms then see a handful of cells."""
+    present = _present(text).to_numpy(dtype=bool)
     # microseconds while parsing: a year typed as 2620 or 1600 must become a finding, not overflow nanoseconds
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
-    guessed = pd.Series(False, index=text.index)
+    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+    guessed = np.zeros(len(text), dtype=bool)
     todo = present.copy()
+    t = _nfkc(text) if todo.any() else text
     # Excel's own dates arrive as ISO text (see as_text): parsed by pandas' C parser, without a regex
     for shape, fmt in ((_ISO_DATE_RE, "%Y-%m-%d"), (_ISO_MOMENT_RE, "%Y-%m-%d %H:%M:%S")):
-        iso = (t.str.fullmatch(shape) & todo).fillna(False).to_numpy(dtype=bool)
+        if not todo.any():
+            break
+        iso = todo & t.str.fullmatch(shape).to_numpy(dtype=bool, na_value=False)
         if iso.any():
-            out[iso] = pd.to_datetime(t[iso], format=fmt, errors="coerce")
-            todo[iso] = False
+            out[iso] = pd.to_datetime(t[iso], format=fmt, errors="coerce").to_numpy(dtype="datetime64[us]")
+            todo &= ~iso
     for pattern in (_DATE_RE, _COMPACT_RE):
-        found = t[todo].pipe(extract, pattern)
-        hit = found["y"].notna()
+        if not todo.any():
+            break
+        at = np.flatnonzero(todo)
+        found = extract(t.iloc[at], pattern)
+        hit = found["y"].notna().to_numpy(dtype=bool)
         if hit.any():
-            out[hit[hit].index] = _assemble(found[hit])
-            todo[hit[hit].index] = False
-    serial = t[todo].str.fullmatch(_SERIAL_RE)
-    if serial.any():
-        idx = serial[serial].index
-        num = pd.to_numeric(t[idx], errors="coerce")
-        num = num.where((num >= 367) & (num < 2958466))  # 1901-01-01 .. 9999-12-31
-        out[idx] = pd.to_datetime(num, unit="D", origin="1899-12-30", errors="coerce").dt.round("s")
-        todo[idx] = False
-    no_year = t[todo].pipe(extract, _NO_YEAR_RE)
-    hit = no_year["m"].notna()
-    if hit.any():
-        parts = no_year[hit].assign(y=str(reference_year))
-        out[hit[hit].index] = _assemble(parts)
-        guessed[hit[hit].index] = out[hit[hit].index].notna()
-    years = out.dt.year
-    out = out.where((years >= 1900) & (years <= 2100)).astype("datetime64[ns]")
-    bad = present & out.isna()
-    return out, bad, guessed
+            out[at[hit]] = _assemble(found[hit]).to_numpy(dtype="datetime64[us]")
+            todo[at[hit]] = False
+    if todo.any():
+        at = np.flatnonzero(todo)
+        serial = t.iloc[at].str.fullmatch(_SERIAL_RE).to_numpy(dtype=bool, na_value=False)
+        if serial.any():
+            num = pd.to_numeric(t.iloc[at[serial]], errors="coerce")
+            num = num.where((num >= 367) & (num < 2958466))  # 1901-01-01 .. 9999-12-31
+            out[at[serial]] = (pd.to_datetime(num, unit="D", origin="1899-12-30", errors="coerce").dt.round("s")
+                               .to_numpy(dtype="datetime64[us]"))
+            todo[at[serial]] = False
+    if todo.any():
+        at = np.flatnonzero(todo)
+        no_year = extract(t.iloc[at], _NO_YEAR_RE)
+        hit = no_year["m"].notna().to_numpy(dtype=bool)
+        if hit.any():
+            read = _assemble(no_year[hit].assign(y=str(reference_year))).to_numpy(dtype="datetime64[us]")
+            out[at[hit]] = read
+            guessed[at[hit]] = ~np.isnat(read)
+    values = pd.Series(out, index=text.index)
+    years = values.dt.year
+    values = values.where((years >= 1900) & (years <= 2100)).astype("datetime64[ns]")
+    bad = pd.Series(present, index=text.index) & values.isna()
+    return values, bad, pd.Series(guessed, index=text.index)
 
 
 def parse_date(text: pd.Series, f: Field, reference_year: int) -> Parsed:

@@ -192,9 +192,13 @@ def _placeholder_rows(texts: list[pd.Series], records: np.ndarray, register: Reg
     parts = parts if parts is not None else np.zeros(n, dtype=np.int64)
     filled = np.column_stack([(texts[c] != "").to_numpy(dtype=bool) for c in content]) & records[:, None]
     default = np.zeros((int(parts.max()) + 1 if n else 1, len(content)), dtype=bool)
+    single = default.shape[0] == 1  # one sheet (not a combined read): no grouping by part needed
     for i, c in enumerate(content):
         at = np.flatnonzero(filled[:, i])
         if len(at) < 2:
+            continue
+        if single:
+            default[0, i] = texts[c].iloc[at].nunique() == 1
             continue
         values = pd.DataFrame({"part": parts[at], "value": texts[c].to_numpy()[at]})
         one = values.groupby("part")["value"].agg(["nunique", "size"])
