@@ -178,3 +178,23 @@ def test_a_row_with_two_mistakes_is_rejected_once_with_both_reasons(tmp_path, re
     assert row.key == "2610002" and row.reason_zh.count("；") == 1
     assert "12345" in row.reason_zh and "不知道" in row.reason_zh and "; " in row.reason_en
     assert list(result.records["complaints"]["complaint_no"]) == ["2610001"]
+
+
+def test_rows_one_store_numbered_ahead_are_skipped_while_another_stores_alike_rows_are_records(tmp_path, registers):
+    """Sheets of one layout from several stores are read as one table, but what counts as a default filled
+    down (one value all through a sheet) is judged store by store: 朝阳店's 20 rows numbered ahead with its
+    处理中 filled down are empty rows, although 海淀店's complaints in the same table say 待处理; and
+    海淀店's three real complaints that all say 待处理 are three records."""
+    root = tmp_path / "2026-10"
+    for folder in ("001_朝阳店", "002_海淀店"):
+        (root / folder).mkdir(parents=True)
+    ahead = [[f"26100{i:02d}"] + [None] * 10 + ["处理中"] for i in range(4, 24)]
+    write_workbook(root / "001_朝阳店" / "投诉.xlsx", {"投诉": [
+        COMPLAINT_HEADER, *[complaint(f"261000{i}", dt.date(2026, 10, 2 + i)) for i in range(1, 4)], *ahead]})
+    write_workbook(root / "002_海淀店" / "投诉.xlsx", {"投诉": [
+        COMPLAINT_HEADER, *[complaint(f"261000{i}", dt.date(2026, 10, 3 + i), status="待处理") for i in range(1, 4)]]})
+    done = consolidate(root, registers, jobs=1)
+    lines = {Path(e.display).parent.name: e for e in done.files}
+    assert [lines[s].rows_accepted for s in ("001_朝阳店", "002_海淀店")] == [3, 3]
+    assert dict(lines["001_朝阳店"].skipped) == {"预编号空行 / pre-numbered empty row": 20}
+    assert not lines["002_海淀店"].skipped and lines["002_海淀店"].rows_rejected == 0

@@ -191,19 +191,14 @@ def _placeholder_rows(texts: list[pd.Series], records: np.ndarray, register: Reg
         return np.zeros(n, dtype=bool)
     parts = parts if parts is not None else np.zeros(n, dtype=np.int64)
     filled = np.column_stack([(texts[c] != "").to_numpy(dtype=bool) for c in content]) & records[:, None]
+    # a column holds a default in a part where its filled cells (two or more) all hold one value: the
+    # smallest and the largest code of its values there are the same (one grouping for all columns)
+    codes = np.column_stack([pd.factorize(texts[c].to_numpy())[0] for c in content]).astype("float64")
+    codes[~filled] = np.nan
+    grouped = pd.DataFrame(codes).groupby(parts)
+    lowest, highest, count = grouped.min(), grouped.max(), grouped.count()
     default = np.zeros((int(parts.max()) + 1 if n else 1, len(content)), dtype=bool)
-    single = default.shape[0] == 1  # one sheet (not a combined read): no grouping by part needed
-    for i, c in enumerate(content):
-        at = np.flatnonzero(filled[:, i])
-        if len(at) < 2:
-            continue
-        if single:
-            default[0, i] = texts[c].iloc[at].nunique() == 1
-            continue
-        values = pd.DataFrame({"part": parts[at], "value": texts[c].to_numpy()[at]})
-        one = values.groupby("part")["value"].agg(["nunique", "size"])
-        one = one[(one["nunique"] == 1) & (one["size"] >= 2)]
-        default[one.index.to_numpy(dtype=np.int64), i] = True
+    default[lowest.index.to_numpy(dtype=np.int64)] = ((lowest == highest) & (count >= 2)).to_numpy(dtype=bool)
     other = (filled & ~default[parts]).sum(axis=1)
     real_in_part = np.bincount(parts[records & (other > 0)], minlength=default.shape[0]) > 0
     anything = filled.sum(axis=1)
