@@ -162,12 +162,19 @@ def _not_applicable_as_empty(texts: list[pd.Series], register: Register, header:
                                               else NOT_APPLICABLE)}
     if not markers:
         return
+    longest = max(len(m) for m in markers)
     for f in register.fields:
         col = header.columns.get(f.key)
         if f.type == "text" or col is None or col >= len(texts):
             continue
         text = texts[col]
-        marked = text.str.strip().str.casefold().isin(markers).to_numpy(dtype=bool)
+        # only short cells can be a marker: the text is trimmed already (as_text), but for \x1c-\x1f, which
+        # Python's strip() also takes for spaces, and casefolding never shortens a text
+        maybe = ((text.str.len() <= longest) | text.str.contains("[\x1c-\x1f]", regex=True)).to_numpy(dtype=bool)
+        if not maybe.any():
+            continue
+        marked = np.zeros(len(text), dtype=bool)
+        marked[maybe] = text[maybe].str.strip().str.casefold().isin(markers).to_numpy(dtype=bool)
         if marked.any():
             texts[col] = text.where(~marked, "")
 
@@ -235,7 +242,21 @@ def read_sheet(
     excel_rows = pd.RangeIndex(start + 1, start + 1 + len(body), name="row")
     grid = (pd.DataFrame(body, index=excel_rows, columns=range(width), dtype=object) if body
             else pd.DataFrame(index=excel_rows, columns=range(width), dtype=object))
-    texts = [as_text(grid[col]) for col in range(width)]
+    return read_columns([as_text(grid[col]) for col in range(width)], grid, file, sheet, register, header,
+                        reference_year, errors, parts, formula_columns)
+
+
+def read_columns(
+    texts: list[pd.Series], grid: pd.DataFrame, file: str, sheet: str, register: Register, header: HeaderMatch,
+    reference_year: int | None = None, errors: dict[tuple[int, int], str] | None = None,
+    parts: np.ndarray | None = None, formula_columns: set[int] | frozenset[int] = frozenset(),
+) -> SheetRead:
+    """A sheet's columns under its header into a SheetRead: ``texts`` are the cells as text (see
+    :func:`as_text`), ``grid`` the values as read, both indexed by Excel's row numbers; a reader that
+    gives columns rather than rows starts here."""
+    width = len(texts)
+    start = header.row + header.depth
+    excel_rows = grid.index
     _not_applicable_as_empty(texts, register, header)
     failed: dict[int, pd.Series] = {}
     for (r, c), error in (errors or {}).items():

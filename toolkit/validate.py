@@ -387,7 +387,9 @@ def _rule_ladder(c: _Collector, rule: Rule) -> None:
 def _rule_key_matches_date(c: _Collector, rule: Rule) -> None:
     p, data = rule.params, c.sheet.data
     fmt = KEY_DATE_FORMATS[p["format"]]
-    expected = data[p["date"]].dt.strftime(fmt)
+    dates = data[p["date"]]
+    days = dates.dropna().unique()  # a register's dates repeat: each is formatted once (strftime is per value)
+    expected = dates.map(pd.Series(pd.DatetimeIndex(days).strftime(fmt), index=days, dtype=object))
     key = data[p["field"]].astype(object).where(data[p["field"]].notna(), "").astype(str)
     width = len(pd.Timestamp(2000, 1, 1).strftime(fmt))
     wrong = (expected.notna() & (key != "") & (key.str[:width] != expected)).fillna(False).astype(bool)
