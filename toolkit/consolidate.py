@@ -316,7 +316,7 @@ def _read_together(members: list[tuple[FileEntry, SheetScan]], reference_year: i
         scan.rows = []
     formulas = frozenset().union(*(scan.formula_columns for _, scan in members))
     sheet = read_sheet(rows, members[0][1].sheet, members[0][1].sheet, members[0][1].register, header,
-                       reference_year, errors, np.asarray(parts, dtype=np.int64), formulas)
+                       reference_year, errors, np.asarray(parts, dtype=np.int64), formulas, keep_raw=False)
     del rows
     origin = pd.DataFrame({"file": files, "sheet": sheets, "row": excel_rows, "part": parts},
                           index=pd.RangeIndex(depth + 1, depth + 1 + len(files)))

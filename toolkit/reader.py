@@ -55,7 +55,7 @@ class SheetRead:
     extra_columns: dict[str, int]  # header text -> column
     duplicate_columns: dict[str, int]  # header text -> column (a second column for the same field)
     missing_fields: list[str]
-    raw: pd.DataFrame  # field keys (+ extra headers), values as read; index = Excel row numbers
+    raw: pd.DataFrame  # field keys (+ extra headers), values as read (when kept); index = Excel row numbers
     text: pd.DataFrame  # field keys, the values as text ('' when empty); same index
     data: pd.DataFrame  # field keys, typed; same index
     bad: pd.DataFrame  # field keys, True where a value could not be read as its type
@@ -229,11 +229,15 @@ def read_sheet(
     rows: list[list], file: str, sheet: str, register: Register, header: HeaderMatch,
     reference_year: int | None = None, errors: dict[tuple[int, int], str] | None = None,
     parts: np.ndarray | None = None, formula_columns: set[int] | frozenset[int] = frozenset(),
+    keep_raw: bool = True,
 ) -> SheetRead:
     """Turn a sheet's rows (from A1, as Excel numbers them) into a SheetRead for ``register``.
 
     ``errors`` are the cells that hold a formula error (0-based row and column of ``rows``): they are
-    read as empty, and kept in ``formula_errors`` for the checks to name."""
+    read as empty, and kept in ``formula_errors`` for the checks to name. Without ``keep_raw`` the fields'
+    values as read are not kept (only ``definitions infer`` looks at them; columns outside the fields are)
+    and ``rows`` is emptied once turned into text: a million rows of Python cell objects cost more memory
+    than everything made from them."""
     width = max((len(r) for r in rows), default=0)
     start = header.row + header.depth
     body = rows[start:]
@@ -242,8 +246,12 @@ def read_sheet(
     excel_rows = pd.RangeIndex(start + 1, start + 1 + len(body), name="row")
     grid = (pd.DataFrame(body, index=excel_rows, columns=range(width), dtype=object) if body
             else pd.DataFrame(index=excel_rows, columns=range(width), dtype=object))
-    return read_columns([as_text(grid[col]) for col in range(width)], grid, file, sheet, register, header,
-                        reference_year, errors, parts, formula_columns)
+    texts = [as_text(grid[col]) for col in range(width)]
+    if not keep_raw:  # the fields' values as read go; columns outside the fields are kept as read
+        del body
+        rows.clear()
+        grid = grid.drop(columns=list(set(header.columns.values())))
+    return read_columns(texts, grid, file, sheet, register, header, reference_year, errors, parts, formula_columns)
 
 
 def read_columns(
@@ -252,8 +260,8 @@ def read_columns(
     parts: np.ndarray | None = None, formula_columns: set[int] | frozenset[int] = frozenset(),
 ) -> SheetRead:
     """A sheet's columns under its header into a SheetRead: ``texts`` are the cells as text (see
-    :func:`as_text`), ``grid`` the values as read, both indexed by Excel's row numbers; a reader that
-    gives columns rather than rows starts here."""
+    :func:`as_text`), ``grid`` the values as read (the fields' columns may be left out), both indexed by
+    Excel's row numbers; a reader that gives columns rather than rows starts here."""
     width = len(texts)
     start = header.row + header.depth
     excel_rows = grid.index
@@ -288,14 +296,18 @@ def read_columns(
         col = header.columns.get(f.key)
         text[f.key] = texts[col][keep] if col is not None else as_text(empty)
         parsed: Parsed = parse_text_column(text[f.key], f, reference_year)
-        raw[f.key] = grid[col] if col is not None else empty
+        if col in grid:
+            raw[f.key] = grid[col]
+        elif col is None:
+            raw[f.key] = empty
         data[f.key] = parsed.values
         bad[f.key] = parsed.bad.astype(bool)
         guessed[f.key] = parsed.guessed.astype(bool)
         if col in failed:
             formula_errors[f.key] = failed[col][keep]
     for col, header_text in extra.items():
-        raw[header_text] = grid[col]
+        if col in grid:
+            raw[header_text] = grid[col]
     return SheetRead(
         file=file, sheet=sheet, register=register, header_row=header.row + header.depth,
         columns=dict(header.columns),
@@ -506,7 +518,7 @@ def read_workbook(
                           unrecognised=scan.unrecognised)
     for s in scan.sheets:
         sheet = read_sheet(s.rows, file, s.sheet, s.register, s.header, reference_year, s.errors,
-                           formula_columns=s.formula_columns)
+                           formula_columns=s.formula_columns, keep_raw=False)
         sheet.detected_by, sheet.store_code, sheet.store_name = s.detected_by, s.store_code, s.store_name
         sheet.why = s.why
         if area_code:
