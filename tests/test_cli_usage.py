@@ -157,6 +157,25 @@ def test_asking_for_help_loads_none_of_the_heavy_libraries():
     assert "LOADED []" in done.stdout, done.stdout[-300:]
 
 
+def test_a_stores_button_check_loads_no_writer_and_no_pkg_resources(tmp_path):
+    """The store's button runs `taizhang validate FILE`: checking a workbook writes none, so XlsxWriter and
+    openpyxl stay unloaded, and zhconv is loaded without pkg_resources (0.2 s of a 1 s budget)."""
+    import subprocess
+    import sys
+
+    from tests.torture import ROOT
+    from toolkit.definitions import load_registers
+    from toolkit.demo import write_store_workbook
+
+    store = write_store_workbook(tmp_path / "投诉.xlsx", load_registers()["complaints"], "001", "朝阳店", 40)
+    probe = (f"import sys, runpy; sys.argv = ['taizhang', 'validate', {str(store)!r}]\n"
+             "try:\n    runpy.run_module('toolkit.cli', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "unwanted = ('xlsxwriter', 'openpyxl', 'pkg_resources')\n"
+             "print('LOADED', sorted(m for m in unwanted if m in sys.modules), 'zhconv' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert "LOADED [] True" in done.stdout, done.stdout[-500:] + done.stderr[-500:]
+
+
 def test_asking_for_the_answer_forms_template_says_where_its_form_is(tmp_path):
     done = CliRunner().invoke(main, ["template", "build", "--register", "overdue_replies", "-o", str(tmp_path)])
     assert done.exit_code == 0 and not list(tmp_path.glob("*.xlsx"))
