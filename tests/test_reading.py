@@ -207,3 +207,16 @@ def test_an_excel_time_with_a_fraction_of_a_second_is_read_to_the_second_as_exce
     path = write_workbook(tmp_path / "a.xlsx", {"Sheet1": rows})
     (sheet,) = read_workbook(path, registers).sheets
     assert list(sheet.text["received_date"]) == ["2026-11-05 09:30:00", "2026-11-06"]
+
+
+def test_the_columns_holding_formulas_are_told_by_the_cells_that_start_with_one():
+    """A due date filled down as a formula marks its column; a font, a value before a formula or a data
+    validation's <xm:f> marks none (the survey looks at each <f where it stands)."""
+    from toolkit.survey import formula_columns
+
+    xml = (b'<sheetData><row r="2"><c r="A2" t="s"><v>0</v></c><c r="C2" s="3">\n  <f>A2+13</f><v>46000</v></c>'
+           b'<c r="AB2"><f t="shared" ref="AB2:AB9" si="0"/><v>1</v></c><c r="D2"><v>1</v><f>X</f></c></row>'
+           b'<row r="3"><c r="E3"><font/></c><c r="F3" t="str"><f>"a"</f></c></row></sheetData>'
+           b'<x14:dataValidation><x14:formula1><xm:f>"a,b"</xm:f></x14:formula1></x14:dataValidation>')
+    assert formula_columns(xml) == {2, 27, 5}
+    assert formula_columns(b'<c r="A1"><v>1</v></c>') == set()

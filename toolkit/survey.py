@@ -34,7 +34,6 @@ _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 _FAR_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{3})(\d+)"[^>]*?(?:/>|>.*?</c>)', re.S)
 _VALUE = re.compile(rb'<v>([^<]*)</v>')
 _INLINE = re.compile(rb'<t[^>]*>([^<]*)</t>')
-_FORMULA_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})\d+"[^>]*>\s*<f\b')
 
 
 @dataclass
@@ -95,6 +94,26 @@ def _stream(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]) -> by
                 raise _TooBig
             out.write(chunk)
     return out.getvalue()
+
+
+def formula_columns(xml: bytes) -> set[int]:
+    """0-based columns of the cells holding a formula (``<c r="B2" …><f>``). Each ``<f`` is looked at where
+    it stands (bytes.find), as the pattern ``<c …r="B2"…>\\s*<f\\b`` would match it, without running the
+    pattern over the whole sheet: a store's template holds a formula per row."""
+    found: set[int] = set()
+    at = xml.find(b"<f")
+    while at >= 0:
+        after = xml[at + 2:at + 3]
+        if not (after.isalnum() or after == b"_"):  # <f>, <f t="shared" …>: not <font>
+            end = xml.rfind(b">", 0, at)
+            if end >= 0 and not xml[end + 1:at].strip():
+                tag = xml[xml.rfind(b"<", 0, end):end + 1]
+                if tag.startswith(b"<c") and not (tag[2:3].isalnum() or tag[2:3] == b"_"):
+                    ref = _CELL_REF.search(tag)
+                    if ref:
+                        found.add(column_number(ref.group(1)) - 1)
+        at = xml.find(b"<f", at + 2)
+    return found
 
 
 def _error_cells(xml: bytes) -> dict[tuple[int, int], str]:
@@ -216,7 +235,7 @@ def survey_workbook(data: bytes, limits: Limits) -> Survey:
             if errors:
                 survey.errors[name] = errors
             if b"<f" in xml:
-                survey.formula_columns[name] = {column_number(c) - 1 for c in set(_FORMULA_CELL.findall(xml))}
+                survey.formula_columns[name] = formula_columns(xml)
             trimmed, removed = _far_cells(zf, xml, limits)
             trimmed, blank_rows = _blank_tail(zf, trimmed)
             if blank_rows:
