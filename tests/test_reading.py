@@ -6,7 +6,9 @@ import datetime as dt
 import io
 
 import msoffcrypto.format.ooxml
+import pandas as pd
 import pytest
+import xlsxwriter
 import xlwt
 
 from tests.conftest import COMPLAINT_HEADER, complaint, write_workbook
@@ -220,3 +222,65 @@ def test_the_columns_holding_formulas_are_told_by_the_cells_that_start_with_one(
            b'<x14:dataValidation><x14:formula1><xm:f>"a,b"</xm:f></x14:formula1></x14:dataValidation>')
     assert formula_columns(xml) == {2, 27, 5}
     assert formula_columns(b'<c r="A1"><v>1</v></c>') == set()
+
+
+def _tall_register(path):
+    """A complaints register as a store keeps it: a title above, the table starting in column B, a date
+    merged down over several rows, text dates, phones as numbers, a formula error, blank and footer lines."""
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("投诉台账")
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write(0, 1, "海外客户投诉台账")
+    for c, label in enumerate(COMPLAINT_HEADER):
+        sheet.write_string(1, c + 1, label)
+    r = 2
+    for i in range(40):
+        row = complaint(f"26110{i:02d}", dt.date(2026, 11, 1 + i % 28), phone=13800138000 + i if i % 3 else
+                        f"138 0013 {i:04d}", status="已解决" if i % 4 == 0 else "处理中",
+                        resolved=dt.date(2026, 11, 28) if i % 4 == 0 and i % 8 else None)
+        for c, value in enumerate(row):
+            if isinstance(value, dt.date):
+                sheet.write_datetime(r, c + 1, dt.datetime.combine(value, dt.time()), day)
+            elif isinstance(value, int | float):
+                sheet.write_number(r, c + 1, value)
+            elif value is not None:
+                sheet.write_string(r, c + 1, str(value) if i % 9 else f" {value} ")
+        r += 1
+        if i == 12:
+            r += 1  # a blank line between records
+    for top in (6, 29):  # 投诉日期 merged down over seven rows, the second time across two blocks of the read
+        sheet.merge_range(top, 2, top + 6, 2, dt.datetime(2026, 11, 5), day)
+    sheet.write_string(20, 2, "2026/11/7")
+    sheet.write_formula(21, 15, "=1/0", None, "#DIV/0!")
+    sheet.write_string(r + 1, 1, "制表人：王小红")
+    book.close()
+    return path
+
+
+def test_a_tall_sheet_made_text_block_by_block_reads_exactly_as_one_held_whole(tmp_path, registers, monkeypatch):
+    """A sheet of a million rows is turned into text a block at a time (its Python cells would not fit in
+    memory at once): the records, their types, the skipped lines, the merged values and the findings are
+    the same as when the sheet is held whole. Tried here on 40 rows with blocks of 7 rows (after the first
+    rows, which are read whole to find the header)."""
+    import toolkit.reader as reader
+    from toolkit.consolidate import consolidate
+
+    (tmp_path / "001_朝阳店").mkdir()
+    path = _tall_register(tmp_path / "001_朝阳店" / "投诉.xlsx")
+    whole = reader.read_workbook(path, registers, 2026)
+    whole_check = check_paths([path], registers, 2026).findings
+    whole_run = consolidate(tmp_path, registers, jobs=1)
+    monkeypatch.setattr(reader, "STREAM_ROWS", 10)
+    monkeypatch.setattr(reader, "BLOCK_ROWS", 7)
+    assert reader.scan_workbook(path, registers).sheets[0].columns is not None  # the streamed path is taken
+    streamed = reader.read_workbook(path, registers, 2026)
+    a, b = whole.sheets[0], streamed.sheets[0]
+    for frame in ("text", "data", "bad", "guessed", "formula_errors"):
+        pd.testing.assert_frame_equal(getattr(a, frame), getattr(b, frame), check_index_type=False)
+    assert a.skipped == b.skipped and whole.notes == streamed.notes and a.header_row == b.header_row
+    assert any("合并单元格" in zh for _, zh, _ in streamed.notes)
+    pd.testing.assert_frame_equal(whole_check, check_paths([path], registers, 2026).findings)
+    run = consolidate(tmp_path, registers, jobs=1)
+    pd.testing.assert_frame_equal(whole_run.records["complaints"], run.records["complaints"])
+    pd.testing.assert_frame_equal(whole_run.findings, run.findings)
+    assert [e.manifest() for e in whole_run.files] == [e.manifest() for e in run.files]

@@ -44,6 +44,7 @@ from .reader import (
     assume_area_codes,
     is_ignored,
     read_bytes,
+    read_columns,
     read_sheet,
     scan_workbook,
     workbook_kind,
@@ -293,6 +294,8 @@ def _read_together(members: list[tuple[FileEntry, SheetScan]], reference_year: i
     instead of one per small sheet); ``origin`` keeps each row's file, sheet and Excel row."""
     first = members[0][1]
     depth = first.header.depth
+    if first.columns is not None:  # a tall sheet, made text as it was read: read alone (see check_files)
+        return _read_streamed(members[0], reference_year, area_codes)
     rows: list[list] = list(first.rows[first.header.row:first.header.row + depth])
     files, sheets, excel_rows, parts, header_rows = [], [], [], [], []
     errors: dict[tuple[int, int], str] = {}
@@ -318,13 +321,40 @@ def _read_together(members: list[tuple[FileEntry, SheetScan]], reference_year: i
     sheet = read_sheet(rows, members[0][1].sheet, members[0][1].sheet, members[0][1].register, header,
                        reference_year, errors, np.asarray(parts, dtype=np.int64), formulas, keep_raw=False)
     del rows
+    return _with_origin(sheet, depth, files, sheets, excel_rows, parts, area_codes), header_rows
+
+
+def _read_streamed(member: tuple[FileEntry, SheetScan], reference_year: int | None,
+                   area_codes: dict[str, str] | None) -> tuple[SheetRead, list[int]]:
+    """One tall sheet whose rows under the header are text already, numbered as a group of one is."""
+    entry, scan = member
+    depth, start = scan.header.depth, scan.header.row + scan.header.depth
+    texts = list(scan.columns or [])
+    scan.columns = None
+    n = len(texts[0]) if texts else 0
+    index = pd.RangeIndex(depth + 1, depth + 1 + n, name="row")
+    texts = [t.set_axis(index) for t in texts]
+    fields = set(scan.header.columns.values())
+    grid = pd.DataFrame({c: t for c, t in enumerate(texts) if c not in fields}, index=index)
+    errors = {(r - start + depth, c): e for (r, c), e in scan.errors.items() if r >= start}
+    header = HeaderMatch(0, dict(scan.header.columns), dict(scan.header.headers), dict(scan.header.extra),
+                         dict(scan.header.duplicates), depth)
+    sheet = read_columns(texts, grid, scan.sheet, scan.sheet, scan.register, header, reference_year, errors,
+                         np.zeros(n, dtype=np.int64), scan.formula_columns)
+    return (_with_origin(sheet, depth, [entry.display] * n, [scan.sheet] * n, range(start + 1, start + 1 + n),
+                         [0] * n, area_codes), [start])
+
+
+def _with_origin(sheet: SheetRead, depth: int, files: list[str], sheets: list[str], excel_rows, parts: list[int],
+                 area_codes: dict[str, str] | None) -> SheetRead:
+    """Each row of a sheet read for a group keeps its file, sheet, Excel row and part (member of the group)."""
     origin = pd.DataFrame({"file": files, "sheet": sheets, "row": excel_rows, "part": parts},
                           index=pd.RangeIndex(depth + 1, depth + 1 + len(files)))
     sheet.origin = origin.loc[sheet.data.index]
     if area_codes:
         assume_area_codes(sheet, sheet.origin["file"].map(area_codes).fillna("").astype("str"))
     sheet.skipped = [(int(origin.at[r, "part"]), int(origin.at[r, "row"]), reason) for r, reason in sheet.skipped]
-    return sheet, header_rows
+    return sheet
 
 
 def _sheet_findings(findings: pd.DataFrame, sheet: SheetRead, members: list[tuple[FileEntry, SheetScan]],
@@ -381,7 +411,8 @@ def check_files(batch: list[tuple[Path, str]], registers: dict[str, Register] | 
         for sheet_scan in scan.sheets:
             if sheet_scan.hidden:
                 entry.warnings.append(f"{sheet_scan.sheet}: 隐藏的工作表，已读取 / a hidden sheet; read like the others")
-            groups.setdefault(_layout(sheet_scan), []).append((entry, sheet_scan))
+            alone = (id(sheet_scan),) if sheet_scan.columns is not None else ()  # a tall sheet is read on its own
+            groups.setdefault(_layout(sheet_scan) + alone, []).append((entry, sheet_scan))
     results, finding_frames = [], []
     for members in groups.values():
         try:

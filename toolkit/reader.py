@@ -12,7 +12,9 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,15 @@ import python_calamine as calamine
 from .coerce import Parsed, as_text, parse_text_column, re2, with_area_code
 from .definitions import NOT_APPLICABLE, Register
 from .files import is_temporary_name
-from .headers import HeaderMatch, Merges, column_letter, find_header, header_key, header_lookup  # noqa: F401
+from .headers import (  # noqa: F401
+    HEADER_SCAN_ROWS,
+    HeaderMatch,
+    Merges,
+    column_letter,
+    find_header,
+    header_key,
+    header_lookup,
+)
 from .inputs import InputPath, os_error_reason, shown, walk_inputs
 from .limits import DEFAULT_LIMITS, Limits
 from .metadata import LISTS_SHEET, METADATA_SHEET, WorkbookMetadata, parse_metadata
@@ -374,6 +384,9 @@ class SheetScan:
     hidden: bool = False
     why: tuple[str, str] = ("", "")  # why it was read as its register (matched and missing columns)
     formula_columns: frozenset[int] = frozenset()  # 0-based columns holding formulas (xlsx/xlsm)
+    # a tall sheet's rows under the header as text, one Series per column (index: Excel rows), turned into text
+    # block by block as they were read (see stream_rows); ``rows`` then holds only the rows down to the header
+    columns: list[pd.Series] | None = None
 
 
 @dataclass
@@ -468,16 +481,23 @@ def scan_workbook(path: Path | str, registers: dict[str, Register], data: bytes 
                 result.other_sheets.append(name)  # a template's own instructions sheet
                 continue
             sheet = book.get_sheet_by_name(name)
-            rows = sheet.to_python(skip_empty_area=False)
+            tall = (sheet.end or (0, 0))[0] + 1 > STREAM_ROWS
+            stream = stream_rows(sheet) if tall else None
+            rows = list(islice(stream, HEADER_SCAN_ROWS + 1)) if stream else sheet.to_python(skip_empty_area=False)
             merges = _merges(sheet)
             declared = meta.registers.get(name)
             found = recognise(rows, name, registers, merges, declared[0] if declared else None)
+            columns = None
             if found.chosen is None:
                 result.other_sheets.append(name)
                 result.unrecognised.append((name, *found.why()))
             else:
                 header = found.chosen.header
-                filled = fill_merged_down(rows, merges, header.row + header.depth)
+                if stream:
+                    filled, columns = text_columns(rows, stream, merges, header.row + header.depth)
+                    rows = rows[:header.row + header.depth]
+                else:
+                    filled = fill_merged_down(rows, merges, header.row + header.depth)
                 if filled:
                     result.notes.append((name, f"合并单元格的值已填入所合并的每一行：{'、'.join(filled[:5])}"
                                                + (f" 等 {len(filled)} 处" if len(filled) > 5 else ""),
@@ -488,7 +508,9 @@ def scan_workbook(path: Path | str, registers: dict[str, Register], data: bytes 
                                                errors=survey.errors.get(name, {}),
                                                hidden=str(info.visible) != str(calamine.SheetVisibleEnum.Visible),
                                                why=found.why(),
-                                               formula_columns=frozenset(survey.formula_columns.get(name, ()))))
+                                               formula_columns=frozenset(survey.formula_columns.get(name, ())),
+                                               columns=columns))
+            del sheet, stream  # a tall sheet's cells (the reader's copy) go before the next sheet is read
     except calamine.PasswordError:
         return unusable(*ENCRYPTED)
     except Exception as e:
@@ -517,8 +539,9 @@ def read_workbook(
                           other_sheets=scan.other_sheets, metadata=scan.metadata, notes=scan.notes, display=file,
                           unrecognised=scan.unrecognised)
     for s in scan.sheets:
-        sheet = read_sheet(s.rows, file, s.sheet, s.register, s.header, reference_year, s.errors,
-                           formula_columns=s.formula_columns, keep_raw=False)
+        sheet = (read_streamed(s, file, reference_year) if s.columns is not None else
+                 read_sheet(s.rows, file, s.sheet, s.register, s.header, reference_year, s.errors,
+                            formula_columns=s.formula_columns, keep_raw=False))
         sheet.detected_by, sheet.store_code, sheet.store_name = s.detected_by, s.store_code, s.store_name
         sheet.why = s.why
         if area_code:
@@ -536,6 +559,79 @@ def assume_area_codes(sheet: SheetRead, codes: pd.Series) -> None:
             if assumed.any():
                 sheet.data[f.key] = values
                 sheet.guessed[f.key] = sheet.guessed[f.key] | assumed
+
+
+STREAM_ROWS = 100_000  # a sheet taller than this is turned into text block by block, not held as Python cells
+BLOCK_ROWS = 65_536
+
+
+def stream_rows(sheet: calamine.CalamineSheet) -> Iterator[list]:
+    """The sheet's rows from A1, as ``to_python(skip_empty_area=False)`` gives them, one at a time (the reader's
+    own iterator starts at the first used column: the columns left of it are given back here)."""
+    start, end = sheet.start, sheet.end
+    if start is None or end is None:
+        return
+    left = [""] * start[1]
+    for row in sheet.iter_rows():
+        yield left + row if left else row
+
+
+def text_columns(head: list[list], rows: Iterator[list], merges: Merges, start: int
+                 ) -> tuple[list[str], list[pd.Series]]:
+    """A tall sheet's rows under its header (``head`` holds the first rows, ``rows`` the rest) as text columns,
+    made block by block so that only one block of Python cell objects lives at a time; merged values are
+    given to every row they span, as fill_merged_down does. Returns the ranges filled and the columns."""
+    width = max((len(r) for r in head), default=0)
+    down = [((r0, c0), (r1, c1)) for (r0, c0), (r1, c1) in merges if r0 >= start and r1 > r0]
+    values: dict[int, object] = {}  # merge -> its value, once its first row has been read
+    filled: list[str] = []
+    parts: list[list[pd.Series]] = [[] for _ in range(width)]
+    at = start
+    block = head[start:]
+    for row in rows:
+        block.append(row)
+        if len(block) >= BLOCK_ROWS:
+            at = _block_text(block, at, down, values, filled, parts, width)
+            block = []
+    _block_text(block, at, down, values, filled, parts, width)
+    columns = [pd.concat(p) if p else pd.Series([], dtype="str", index=pd.RangeIndex(start + 1, start + 1, name="row"))
+               for p in parts]
+    return filled, columns
+
+
+def _block_text(block: list[list], at: int, merges: Merges, values: dict[int, object], filled: list[str],
+                parts: list[list[pd.Series]], width: int) -> int:
+    """One block of rows (the first at 0-based row ``at``) into text, after filling merged values down."""
+    end = at + len(block)
+    for i, ((r0, c0), (r1, c1)) in enumerate(merges):
+        if at <= r0 < end and c0 < len(block[r0 - at]) and i not in values:
+            value = block[r0 - at][c0]
+            if value in (None, ""):
+                continue
+            values[i] = value
+            filled.append(f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}")
+        if i in values and r0 < end and r1 >= at:
+            for r in range(max(r0 + 1, at), min(r1 + 1, end)):
+                if c0 < len(block[r - at]) and block[r - at][c0] in (None, ""):
+                    block[r - at][c0] = values[i]
+    if any(len(r) != width for r in block):
+        block = [r + [""] * (width - len(r)) for r in block]
+    index = pd.RangeIndex(at + 1, end + 1, name="row")
+    grid = (pd.DataFrame(block, index=index, columns=range(width), dtype=object) if block
+            else pd.DataFrame(index=index, columns=range(width), dtype=object))
+    for c in range(width):
+        parts[c].append(as_text(grid[c]))
+    return end
+
+
+def read_streamed(scan: SheetScan, file: str, reference_year: int | None) -> SheetRead:
+    """A tall sheet whose rows under the header were made text as they were read (SheetScan.columns)."""
+    texts = list(scan.columns or [])
+    scan.columns = None
+    index = texts[0].index if texts else pd.RangeIndex(0, name="row")
+    kept = {c: t for c, t in enumerate(texts) if c not in set(scan.header.columns.values())}
+    return read_columns(texts, pd.DataFrame(kept, index=index), file, scan.sheet, scan.register, scan.header,
+                        reference_year, scan.errors, formula_columns=scan.formula_columns)
 
 
 def fill_merged_down(rows: list[list], merges: Merges, start: int) -> list[str]:
