@@ -248,17 +248,9 @@ def read_sheet(
     values as read are not kept (only ``definitions infer`` looks at them; columns outside the fields are)
     and ``rows`` is emptied once turned into text: a million rows of Python cell objects cost more memory
     than everything made from them."""
-    width = max((len(r) for r in rows), default=0)
     start = header.row + header.depth
-    body = rows[start:]
-    if any(len(r) != width for r in body):
-        body = [r + [""] * (width - len(r)) for r in body]
-    excel_rows = pd.RangeIndex(start + 1, start + 1 + len(body), name="row")
-    grid = (pd.DataFrame(body, index=excel_rows, columns=range(width), dtype=object) if body
-            else pd.DataFrame(index=excel_rows, columns=range(width), dtype=object))
-    texts = [as_text(grid[col]) for col in range(width)]
+    grid, texts = _cells(rows[start:], start, max((len(r) for r in rows), default=0))
     if not keep_raw:  # the fields' values as read go; columns outside the fields are kept as read
-        del body
         rows.clear()
         grid = grid.drop(columns=list(set(header.columns.values())))
     return read_columns(texts, grid, file, sheet, register, header, reference_year, errors, parts, formula_columns)
@@ -614,14 +606,20 @@ def _block_text(block: list[list], at: int, merges: Merges, values: dict[int, ob
             for r in range(max(r0 + 1, at), min(r1 + 1, end)):
                 if c0 < len(block[r - at]) and block[r - at][c0] in (None, ""):
                     block[r - at][c0] = values[i]
-    if any(len(r) != width for r in block):
-        block = [r + [""] * (width - len(r)) for r in block]
-    index = pd.RangeIndex(at + 1, end + 1, name="row")
-    grid = (pd.DataFrame(block, index=index, columns=range(width), dtype=object) if block
-            else pd.DataFrame(index=index, columns=range(width), dtype=object))
-    for c in range(width):
-        parts[c].append(as_text(grid[c]))
+    for c, text in enumerate(_cells(block, at, width)[1]):
+        parts[c].append(text)
     return end
+
+
+def _cells(body: list[list], first: int, width: int) -> tuple[pd.DataFrame, list[pd.Series]]:
+    """Rows of cells (the first at 0-based row ``first``) as a grid of the values as read and each column as text
+    (:func:`as_text`), both indexed by Excel's row numbers; short rows are padded to ``width``."""
+    if any(len(r) != width for r in body):
+        body = [r + [""] * (width - len(r)) for r in body]
+    index = pd.RangeIndex(first + 1, first + 1 + len(body), name="row")
+    grid = (pd.DataFrame(body, index=index, columns=range(width), dtype=object) if body
+            else pd.DataFrame(index=index, columns=range(width), dtype=object))
+    return grid, [as_text(grid[c]) for c in range(width)]
 
 
 def read_streamed(scan: SheetScan, file: str, reference_year: int | None) -> SheetRead:
