@@ -44,8 +44,8 @@ from .reader import (
     assume_area_codes,
     is_ignored,
     read_bytes,
-    read_columns,
     read_sheet,
+    read_streamed,
     scan_workbook,
     workbook_kind,
 )
@@ -326,30 +326,21 @@ def _read_together(members: list[tuple[FileEntry, SheetScan]], reference_year: i
 
 def _read_streamed(member: tuple[FileEntry, SheetScan], reference_year: int | None,
                    area_codes: dict[str, str] | None) -> tuple[SheetRead, list[int]]:
-    """One tall sheet whose rows under the header are text already, numbered as a group of one is."""
+    """One tall sheet whose rows under the header are text already: a group of one, rows as Excel numbers them."""
     entry, scan = member
-    depth, start = scan.header.depth, scan.header.row + scan.header.depth
-    texts = list(scan.columns or [])
-    scan.columns = None
-    n = len(texts[0]) if texts else 0
-    index = pd.RangeIndex(depth + 1, depth + 1 + n, name="row")
-    texts = [t.set_axis(index) for t in texts]
-    fields = set(scan.header.columns.values())
-    grid = pd.DataFrame({c: t for c, t in enumerate(texts) if c not in fields}, index=index)
-    errors = {(r - start + depth, c): e for (r, c), e in scan.errors.items() if r >= start}
-    header = HeaderMatch(0, dict(scan.header.columns), dict(scan.header.headers), dict(scan.header.extra),
-                         dict(scan.header.duplicates), depth)
-    sheet = read_columns(texts, grid, scan.sheet, scan.sheet, scan.register, header, reference_year, errors,
-                         np.zeros(n, dtype=np.int64), scan.formula_columns)
-    return (_with_origin(sheet, depth, [entry.display] * n, [scan.sheet] * n, range(start + 1, start + 1 + n),
+    start = scan.header.row + scan.header.depth
+    n = len(scan.columns[0]) if scan.columns else 0
+    sheet = read_streamed(scan, scan.sheet, reference_year)
+    return (_with_origin(sheet, start, [entry.display] * n, [scan.sheet] * n, range(start + 1, start + 1 + n),
                          [0] * n, area_codes), [start])
 
 
-def _with_origin(sheet: SheetRead, depth: int, files: list[str], sheets: list[str], excel_rows, parts: list[int],
+def _with_origin(sheet: SheetRead, first: int, files: list[str], sheets: list[str], excel_rows, parts: list[int],
                  area_codes: dict[str, str] | None) -> SheetRead:
-    """Each row of a sheet read for a group keeps its file, sheet, Excel row and part (member of the group)."""
+    """Each row of a sheet read for a group keeps its file, sheet, Excel row and part (member of the group);
+    the sheet's rows are numbered from ``first`` + 1."""
     origin = pd.DataFrame({"file": files, "sheet": sheets, "row": excel_rows, "part": parts},
-                          index=pd.RangeIndex(depth + 1, depth + 1 + len(files)))
+                          index=pd.RangeIndex(first + 1, first + 1 + len(files)))
     sheet.origin = origin.loc[sheet.data.index]
     if area_codes:
         assume_area_codes(sheet, sheet.origin["file"].map(area_codes).fillna("").astype("str"))

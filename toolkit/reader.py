@@ -574,7 +574,7 @@ def text_columns(head: list[list], rows: Iterator[list], merges: Merges, start: 
     made block by block so that only one block of Python cell objects lives at a time; merged values are
     given to every row they span, as fill_merged_down does. Returns the ranges filled and the columns."""
     width = max((len(r) for r in head), default=0)
-    down = [((r0, c0), (r1, c1)) for (r0, c0), (r1, c1) in merges if r0 >= start and r1 > r0]
+    down = _merged_down(merges, start)
     values: dict[int, object] = {}  # merge -> its value, once its first row has been read
     filled: list[str] = []
     parts: list[list[pd.Series]] = [[] for _ in range(width)]
@@ -594,21 +594,10 @@ def text_columns(head: list[list], rows: Iterator[list], merges: Merges, start: 
 def _block_text(block: list[list], at: int, merges: Merges, values: dict[int, object], filled: list[str],
                 parts: list[list[pd.Series]], width: int) -> int:
     """One block of rows (the first at 0-based row ``at``) into text, after filling merged values down."""
-    end = at + len(block)
-    for i, ((r0, c0), (r1, c1)) in enumerate(merges):
-        if at <= r0 < end and c0 < len(block[r0 - at]) and i not in values:
-            value = block[r0 - at][c0]
-            if value in (None, ""):
-                continue
-            values[i] = value
-            filled.append(f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}")
-        if i in values and r0 < end and r1 >= at:
-            for r in range(max(r0 + 1, at), min(r1 + 1, end)):
-                if c0 < len(block[r - at]) and block[r - at][c0] in (None, ""):
-                    block[r - at][c0] = values[i]
+    _fill_merges(block, at, merges, values, filled)
     for c, text in enumerate(_cells(block, at, width)[1]):
         parts[c].append(text)
-    return end
+    return at + len(block)
 
 
 def _cells(body: list[list], first: int, width: int) -> tuple[pd.DataFrame, list[pd.Series]]:
@@ -636,18 +625,32 @@ def fill_merged_down(rows: list[list], merges: Merges, start: int) -> list[str]:
     """A value merged down over several data rows (a date over that day's duty rows, a customer over their
     visits) belongs to each of them: it is written into every row of the range, in its first column.
     Returns the ranges filled (A3:A5). Merges in the header rows are the header's business."""
-    filled = []
-    for (r0, c0), (r1, c1) in merges:
-        if r0 < start or r1 <= r0 or r0 >= len(rows) or c0 >= len(rows[r0]):
-            continue
-        value = rows[r0][c0]
-        if value in (None, ""):
-            continue
-        for r in range(r0 + 1, min(r1, len(rows) - 1) + 1):
-            if c0 < len(rows[r]) and rows[r][c0] in (None, ""):
-                rows[r][c0] = value
-        filled.append(f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}")
+    filled: list[str] = []
+    _fill_merges(rows[start:], start, _merged_down(merges, start), {}, filled)
     return filled
+
+
+def _merged_down(merges: Merges, start: int) -> Merges:
+    """The merges that span data rows (from 0-based row ``start``) downwards."""
+    return [((r0, c0), (r1, c1)) for (r0, c0), (r1, c1) in merges if r0 >= start and r1 > r0]
+
+
+def _fill_merges(block: list[list], at: int, merges: Merges, values: dict[int, object], filled: list[str]) -> None:
+    """Merged values written into the rows of ``block`` (the first at 0-based row ``at``) that each range spans.
+    ``values`` keeps each merge's value once its first row has been seen, so that a range goes on filling in the
+    blocks after it (a tall sheet is read block by block); ``filled`` gets each range with a value."""
+    end = at + len(block)
+    for i, ((r0, c0), (r1, c1)) in enumerate(merges):
+        if at <= r0 < end and c0 < len(block[r0 - at]) and i not in values:
+            value = block[r0 - at][c0]
+            if value in (None, ""):
+                continue
+            values[i] = value
+            filled.append(f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}")
+        if i in values and r0 < end and r1 >= at:
+            for r in range(max(r0 + 1, at), min(r1 + 1, end)):
+                if c0 < len(block[r - at]) and block[r - at][c0] in (None, ""):
+                    block[r - at][c0] = values[i]
 
 
 def _merges(sheet: calamine.CalamineSheet) -> Merges:
