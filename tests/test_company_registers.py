@@ -363,3 +363,40 @@ def test_records_typed_alike_but_for_their_numbers_are_records_not_rows_numbered
     assert sheet.rows_read == 3
     assert [(row, reason) for row, reason in sheet.skipped] == [(5, "预编号空行 / pre-numbered empty row"),
                                                                  (6, "预编号空行 / pre-numbered empty row")]
+
+
+def test_lines_numbered_ahead_in_a_serial_number_column_are_skipped_not_rejected(tmp_path, registers):
+    """Almost every hand-made 台账 starts with a 序号 column, numbered 1 … 50 before anything is typed. That
+    column is no field of the register; a line with nothing but its number is a blank line, however the
+    column is headed (序号, ＮＯ．, or nothing, with the numbers 1, 2, 3 … running down it)."""
+    def numbered(header: str) -> list[list]:
+        records = [complaint("2611001"), complaint("2611002", status="已解决", resolved="2026-11-05"),
+                   complaint("2611003")]
+        lines = [[1, *records[0]], [2, *records[1]], [3], [4, *records[2]], *[[n] for n in range(5, 11)]]
+        return [[header, *COMPLAINT_HEADER], *lines]
+    for header in ("序号", "ＮＯ．", "序 号", None):
+        path = write_workbook(tmp_path / f"投诉{header}.xlsx", {"投诉": numbered(header)})
+        workbook, findings = _findings(path, registers)
+        (sheet,) = workbook.sheets
+        assert sheet.rows_read == 3, header
+        assert sheet.skipped == [(row, "预编号空行 / pre-numbered empty row") for row in (4, *range(6, 12))], header
+        assert not (findings["severity"] == "error").any(), header
+
+
+def test_a_template_numbered_to_50_with_nothing_typed_yet_has_no_records_and_no_errors(tmp_path, registers):
+    path = write_workbook(tmp_path / "投诉.xlsx", {"投诉": [["序号", *COMPLAINT_HEADER], *[[n] for n in range(1, 51)]]})
+    workbook, findings = _findings(path, registers)
+    (sheet,) = workbook.sheets
+    assert (sheet.rows_read, len(sheet.skipped)) == (0, 50)
+    assert not (findings["severity"] == "error").any()
+
+
+def test_a_line_with_only_a_number_that_does_not_count_the_lines_is_a_record_with_its_fields_missing(
+        tmp_path, registers):
+    """A column outside the register holding 5, 12, 30 (an amount, a quantity) is not numbering: a line with
+    only such a value was typed on purpose and is rejected with what it lacks, not skipped."""
+    rows = [["件数", *COMPLAINT_HEADER], [5, *complaint("2611001")], [12, *complaint("2611002")], [30]]
+    workbook, findings = _findings(write_workbook(tmp_path / "投诉.xlsx", {"投诉": rows}), registers)
+    (sheet,) = workbook.sheets
+    assert sheet.rows_read == 3 and sheet.skipped == []
+    assert set(findings.loc[findings["severity"] == "error", "row"]) == {4}

@@ -16,6 +16,8 @@ from .definitions import Register
 
 HEADER_SCAN_ROWS = 30
 MIN_HEADER_MATCHES = 3
+# a column staff keep for numbering the lines (almost every hand-made 台账 starts with one); not a field
+ROW_NUMBER_HEADERS = ("序号", "序", "行号", "行次", "顺序号", "No", "Nr", "#")
 
 
 def column_letter(index: int) -> str:
@@ -42,6 +44,12 @@ def _header_key(text: str) -> str:
     return key
 
 
+def is_row_number_header(text: str) -> bool:
+    """序号, No., ＮＯ．, 序 号 …: a header that names the lines' numbering, not something recorded."""
+    key = _without_brackets(header_key(text)).rstrip(".")
+    return key in _ROW_NUMBER_KEYS
+
+
 def _without_brackets(key: str) -> str:
     return re.sub(r"[(（\[【].*?[)）\]】]", "", key)
 
@@ -56,6 +64,9 @@ def header_lookup(register: Register) -> dict[str, str]:
     for f in register.fields:
         lookup[header_key(f.label_zh)] = f.key
     return lookup
+
+
+_ROW_NUMBER_KEYS = frozenset(header_key(h) for h in ROW_NUMBER_HEADERS)
 
 
 @dataclass

@@ -33,6 +33,7 @@ from .headers import (  # noqa: F401
     find_header,
     header_key,
     header_lookup,
+    is_row_number_header,
 )
 from .inputs import InputPath, os_error_reason, shown, walk_inputs
 from .limits import DEFAULT_LIMITS, Limits
@@ -191,9 +192,10 @@ def _not_applicable_as_empty(texts: list[pd.Series], register: Register, header:
 
 def _placeholder_rows(texts: list[pd.Series], records: np.ndarray, register: Register, header: HeaderMatch,
                       formula_columns: set[int] | frozenset[int], parts: np.ndarray | None) -> np.ndarray:
-    """Rows numbered ahead (编号 filled down past the real records) or carrying only a formula or a default
-    filled down: nothing typed in them but the key, formula columns and columns that hold one same value
-    throughout the sheet. They are blank rows, not records with every field missing.
+    """Rows numbered ahead (编号 or a 序号 column filled down past the real records) or carrying only a formula
+    or a default filled down: nothing typed in them but the key, the lines' numbers (:func:`_row_numbers`),
+    formula columns and columns that hold one same value throughout the sheet. They are blank rows, not
+    records with every field missing.
 
     A column counts as a default only in a sheet that also has rows with something else in them (three
     identical rows are three records, not three placeholders), and a row with more than MAX_DEFAULTS such
@@ -207,7 +209,10 @@ def _placeholder_rows(texts: list[pd.Series], records: np.ndarray, register: Reg
     if not content:
         return np.zeros(n, dtype=bool)
     parts = parts if parts is not None else np.zeros(n, dtype=np.int64)
-    filled = np.column_stack([(texts[c] != "").to_numpy(dtype=bool) for c in content]) & records[:, None]
+    numbers = _row_numbers(texts, records, header, key_cols | set(formula_columns), parts)
+    no_numbers = np.zeros(n, dtype=bool)
+    filled = np.column_stack([(texts[c] != "").to_numpy(dtype=bool) & ~numbers.get(c, no_numbers)
+                              for c in content]) & records[:, None]
     # a column holds a default in a part where its filled cells (two or more) all hold one value: the
     # smallest and the largest code of its values there are the same (one grouping for all columns)
     codes = np.column_stack([pd.factorize(texts[c].to_numpy())[0] for c in content]).astype("float64")
@@ -221,6 +226,34 @@ def _placeholder_rows(texts: list[pd.Series], records: np.ndarray, register: Reg
     anything = filled.sum(axis=1)
     few = anything <= MAX_DEFAULTS  # a record typed like its neighbours is still a record
     return records & np.where(real_in_part[parts], (other == 0) & few, anything == 0)
+
+
+_WHOLE_NUMBER_RE = re2(r"\d{1,9}")
+
+
+def _row_numbers(texts: list[pd.Series], records: np.ndarray, header: HeaderMatch, ignored: set[int],
+                 parts: np.ndarray) -> dict[int, np.ndarray]:
+    """The cells that only number the lines, per column: whole numbers in a column that is no field of the
+    register and is headed 序号, No. … (:data:`ROW_NUMBER_HEADERS`), or, under any other header or none, whose
+    every filled cell is a whole number one more than the one above it (1, 2, 3 … in each sheet). Whatever
+    else such a column holds is content like any cell."""
+    fields = {*header.columns.values(), *header.duplicates, *ignored}
+    numbers: dict[int, np.ndarray] = {}
+    for col, text in enumerate(texts):
+        if col in fields:
+            continue
+        filled = (text != "").to_numpy(dtype=bool) & records
+        if not filled.any():
+            continue
+        whole = filled & text.str.fullmatch(_WHOLE_NUMBER_RE).to_numpy(dtype=bool)
+        if not (col in header.extra and is_row_number_header(header.extra[col])):
+            if whole.sum() < 3 or (filled & ~whole).any():
+                continue
+            steps = np.diff(text[whole].astype("int64").to_numpy())[np.diff(parts[whole]) == 0]
+            if not (steps == 1).all():
+                continue
+        numbers[col] = whole
+    return numbers
 
 
 def _unfilled_rows(texts: list[pd.Series], reasons: pd.Series, register: Register, header: HeaderMatch) -> None:
