@@ -1,11 +1,13 @@
 """Annotated copies: the store's workbook with bad cells marked, written beside it, never over it.
 
 openpyxl edits a copy of the workbook (so staff see their own layout); a legacy .xls, which
-openpyxl cannot open, is copied value by value into a new workbook first.
+openpyxl cannot open, is copied value by value into a new workbook first. A workbook in a zip gets its
+copy beside the zip (``十月_投诉_校验结果.xlsx``): the zip is never rewritten.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import openpyxl
@@ -16,9 +18,11 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
 
+from .archives import member_of, read_member
 from .check import summary_zh
 from .files import atomic_path
-from .reader import ANNOTATED_SUFFIX, ANNOTATION_SHEET, WorkbookRead
+from .limits import DEFAULT_LIMITS
+from .reader import ANNOTATION_SHEET, WorkbookRead, annotated_path
 from .template import display_width
 
 RESULT_SHEET = ANNOTATION_SHEET
@@ -27,16 +31,23 @@ FILLS = {severity: PatternFill("solid", fgColor=colour) for severity, colour in 
 SEVERITY_ZH = {"error": "错误", "warning": "警告"}
 
 
-def annotated_path(source: Path) -> Path:
-    return source.with_name(f"{source.stem}{ANNOTATED_SUFFIX}.xlsx")
+def _source(source: Path) -> Path | io.BytesIO:
+    """The workbook to copy: its file, or a member's bytes read from its zip."""
+    if member_of(source) is None:
+        return source
+    data = read_member(source, DEFAULT_LIMITS.max_file_bytes)
+    if not isinstance(data, bytes):
+        raise OSError(f"{data[0]} / {data[1]}" if data else f"cannot read {source}")
+    return io.BytesIO(data)
 
 
 def _open_copy(source: Path) -> openpyxl.Workbook:
     if source.suffix.lower() != ".xls":
-        return openpyxl.load_workbook(source)
+        return openpyxl.load_workbook(_source(source))
     book = openpyxl.Workbook()
     book.remove(book.active)
-    legacy = calamine.CalamineWorkbook.from_path(str(source))
+    legacy = calamine.CalamineWorkbook.from_filelike(_source(source)) if member_of(source) else \
+        calamine.CalamineWorkbook.from_path(str(source))
     try:
         for name in legacy.sheet_names:
             ws = book.create_sheet(name)

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api.types import union_categoricals
 
+from .archives import member_modified
 from .coerce import arrow_strings
 from .config import Config
 from .definitions import Register
@@ -41,6 +42,7 @@ from .reader import (
     SheetRead,
     SheetScan,
     WorkbookScan,
+    annotated_path,
     assume_area_codes,
     is_ignored,
     read_bytes,
@@ -446,6 +448,8 @@ def failure_reason(error: BaseException) -> tuple[str, str]:
 def _modified(path: Path) -> float:
     try:
         return path.stat().st_mtime
+    except NotADirectoryError:  # a member of a zip
+        return member_modified(path)
     except OSError:
         return 0.0
 
@@ -677,11 +681,12 @@ def _supersede_originals(entries: list[FileEntry]) -> None:
     """A corrected annotated copy (X_校验结果.xlsx) sent beside its original (X.xlsx) is the newer version of
     it, as a whole: rows the clerk deleted in the copy must not survive from the original. The original is
     set aside, said on its line; unless it was saved after the copy, then the copy is (and that is said)."""
-    by_name = {(e.path.parent, e.path.stem): e for e in entries if e.status in ("ok", "unusable")}
+    by_copy = {(target.parent, target.stem): e for e in entries if e.status in ("ok", "unusable")
+               for target in (annotated_path(e.path),)}
     for copy in entries:
         if copy.status not in ("ok", "unusable") or not copy.path.stem.endswith(ANNOTATED_SUFFIX):
             continue
-        original = by_name.get((copy.path.parent, copy.path.stem[:-len(ANNOTATED_SUFFIX)]))
+        original = by_copy.get((copy.path.parent, copy.path.stem))
         if original is None:
             continue
         newer, older = (copy, original) if copy.modified >= original.modified - TIE_SECONDS else (original, copy)

@@ -15,6 +15,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from .archives import is_archive, list_members
+
 # staff see these reasons next to the folder or file, in Chinese and English
 _REASONS = {
     errno.EACCES: ("无法读取：权限不足", "cannot be read: permission denied"),
@@ -69,11 +71,23 @@ def relative(path: Path, root: Path) -> str:
     return shown(text)
 
 
+def archive_inputs(path: Path, display: str) -> list[InputPath]:
+    """The files in a zip as inputs under the zip's path (see :mod:`toolkit.archives`); the zip itself only
+    when it cannot be read or holds nothing, with the reason."""
+    members, problem = list_members(path)
+    if problem is not None:
+        return [InputPath(path, display, "file", problem)]
+    return [InputPath(member, f"{display}/{member.relative_to(path).as_posix()}", "file", why, status)
+            for member, why, status in members]
+
+
 def walk_inputs(root: Path) -> list[InputPath]:
     """Every file under ``root`` (or ``root`` itself when it is a file), in a stable order, and every
-    sub-folder that could not be listed. Links to folders are followed once (a loop is listed)."""
+    sub-folder that could not be listed; a zip's files stand for the zip. Links to folders are followed once
+    (a loop is listed)."""
     if not root.is_dir():
-        return [InputPath(root, relative(root, root))]
+        display = relative(root, root)
+        return archive_inputs(root, display) if is_archive(root) and root.is_file() else [InputPath(root, display)]
     found: list[InputPath] = []
     seen: set[tuple[int, int]] = set()
 
@@ -101,7 +115,9 @@ def walk_inputs(root: Path) -> list[InputPath]:
             except OSError as e:
                 found.append(InputPath(path, relative(path, root), "file", os_error_reason(e)))
                 continue
-            if stat.S_ISREG(mode):
+            if stat.S_ISREG(mode) and is_archive(path):
+                found.extend(archive_inputs(path, relative(path, root)))
+            elif stat.S_ISREG(mode):
                 found.append(InputPath(path, relative(path, root)))
             else:
                 found.append(InputPath(path, relative(path, root), "file",

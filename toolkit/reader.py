@@ -22,6 +22,7 @@ import olefile
 import pandas as pd
 import python_calamine as calamine
 
+from .archives import is_archive, member_of, read_member
 from .coerce import Parsed, as_text, parse_text_column, re2, with_area_code
 from .definitions import NOT_APPLICABLE, Register
 from .files import is_temporary_name
@@ -35,7 +36,7 @@ from .headers import (  # noqa: F401
     header_lookup,
     is_row_number_header,
 )
-from .inputs import InputPath, os_error_reason, shown, walk_inputs
+from .inputs import InputPath, archive_inputs, os_error_reason, shown, walk_inputs
 from .limits import DEFAULT_LIMITS, Limits
 from .metadata import LISTS_SHEET, METADATA_SHEET, WorkbookMetadata, parse_metadata
 from .recognise import recognise
@@ -369,6 +370,17 @@ ENCRYPTED = ("文件已加密，请去除密码后重新提交", "the workbook i
 RESAVE_WPS = ("请用 WPS/Excel 另存为 .xlsx 后重新提交", "save it as .xlsx in WPS or Excel and submit it again")
 
 
+def annotated_path(source: Path) -> Path:
+    """Where a workbook's annotated copy goes: ``X_校验结果.xlsx`` beside ``X``; for a workbook in a zip, beside
+    the zip, named after both (``十月_投诉_校验结果.xlsx``), for the zip is never rewritten."""
+    member = member_of(source)
+    if member is None:
+        return source.with_name(f"{source.stem}{ANNOTATED_SUFFIX}.xlsx")
+    archive, parts = member
+    inside = "_".join((*parts[:-1], Path(parts[-1]).stem))
+    return archive.with_name(f"{archive.stem}_{inside}{ANNOTATED_SUFFIX}.xlsx")
+
+
 def is_ignored(path: Path) -> bool:
     """Lock files and temporaries are never inputs. (An annotated copy is: the clerk corrects the cells
     marked in it and sends it back.)"""
@@ -387,6 +399,9 @@ def read_bytes(path: Path, limits: Limits) -> bytes | tuple[str, str]:
                         f"the file is too large ({size / 1e6:,.0f} MB, limit {limits.max_file_bytes / 1e6:,.0f} MB); "
                         "not read")
             data = fh.read(limits.max_file_bytes + 1)
+    except NotADirectoryError as e:  # a path under a file: a member of a zip (see toolkit.archives)
+        member = read_member(path, limits.max_file_bytes)
+        return os_error_reason(e) if member is None else member
     except OSError as e:
         return os_error_reason(e)
     if len(data) > limits.max_file_bytes:
@@ -699,6 +714,9 @@ def find_inputs(paths: list[Path | str]) -> list[InputPath]:
     folder or file that could not be read listed as such. Each is shown by the path as given."""
     found: list[InputPath] = []
     for p in map(Path, paths):
+        if is_archive(p) and p.is_file():
+            found.extend(archive_inputs(p, shown(str(p))))
+            continue
         if not p.is_dir():
             found.append(InputPath(p, shown(str(p))))
             continue
