@@ -8,6 +8,7 @@ copy beside the zip (``十月_投诉_校验结果.xlsx``): the zip is never rewr
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import openpyxl
@@ -20,6 +21,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .archives import member_of, read_member
 from .check import summary_zh
+from .csvfiles import CSV_SUFFIXES, read_table
 from .files import atomic_path
 from .limits import DEFAULT_LIMITS
 from .reader import ANNOTATION_SHEET, WorkbookRead, annotated_path
@@ -41,8 +43,23 @@ def _source(source: Path) -> Path | io.BytesIO:
     return io.BytesIO(data)
 
 
+def csv_sheet_title(stem: str) -> str:
+    """The sheet a CSV file's rows get in its annotated copy: its name, as far as Excel allows a sheet name."""
+    title = re.sub(r"[\[\]:*?/\\]", "_", stem).strip("'")[:31]
+    return title or "CSV"
+
+
 def _open_copy(source: Path) -> openpyxl.Workbook:
-    if source.suffix.lower() != ".xls":
+    suffix = source.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        data = _source(source)
+        table = read_table(data.read_bytes() if isinstance(data, Path) else data.getvalue(), DEFAULT_LIMITS.max_columns)
+        book = openpyxl.Workbook()
+        book.active.title = csv_sheet_title(source.stem)
+        for row in table.rows:
+            book.active.append([None if v == "" else v for v in row])
+        return book
+    if suffix != ".xls":
         return openpyxl.load_workbook(_source(source))
     book = openpyxl.Workbook()
     book.remove(book.active)
@@ -102,6 +119,8 @@ def annotate_workbook(workbook: WorkbookRead, findings: pd.DataFrame) -> Path:
     source = workbook.path
     target = annotated_path(source)
     book = _open_copy(source)
+    if source.suffix.lower() in CSV_SUFFIXES:
+        findings = findings.assign(sheet=findings["sheet"].replace({source.stem: csv_sheet_title(source.stem)}))
     if RESULT_SHEET in book.sheetnames:
         book.remove(book[RESULT_SHEET])
     for (sheet, row, column), group in findings.groupby(["sheet", "row", "column"], sort=False):

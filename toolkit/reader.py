@@ -9,6 +9,7 @@ Every row of the sheet is accounted for: it is a record, or a skipped blank/foot
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
@@ -24,7 +25,8 @@ import python_calamine as calamine
 
 from .archives import is_archive, member_of, read_member
 from .coerce import Parsed, as_text, parse_text_column, re2, with_area_code
-from .definitions import NOT_APPLICABLE, Register
+from .csvfiles import CSV_SUFFIXES, read_table
+from .definitions import NOT_APPLICABLE, RESERVED_FIELD_KEYS, Register
 from .files import is_temporary_name
 from .headers import (  # noqa: F401
     HEADER_SCAN_ROWS,
@@ -44,6 +46,7 @@ from .survey import Survey, survey_workbook
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xlsb", ".xls", ".ods")
 WPS_SUFFIXES = (".et", ".ett")
+EMPTY_FILE = ("文件为空（0字节），请重新保存后提交", "the file is empty (0 bytes); save it again and resubmit")
 ANNOTATED_SUFFIX = "_校验结果"  # an annotated copy: read as the store's workbook (a clerk corrects and sends it)
 ANNOTATION_SHEET = "校验结果"  # the check results written into a copy or by the workbook's button: not a register
 
@@ -444,10 +447,12 @@ class WorkbookScan:
 
 def workbook_kind(path: Path) -> str | None:
     """Which reader a file name calls for: 'workbook' (read directly), 'wps' (WPS's own formats, read
-    where the reader can), or None (not a spreadsheet)."""
+    where the reader can), 'csv' (one sheet of text, see toolkit.csvfiles), or None (not a spreadsheet)."""
     suffix = path.suffix.lower()
     if suffix in WORKBOOK_SUFFIXES:
         return "workbook"
+    if suffix in CSV_SUFFIXES:
+        return "csv"
     if suffix in WPS_SUFFIXES:
         return "wps"
     return None
@@ -463,7 +468,7 @@ def open_book(path: Path, limits: Limits = DEFAULT_LIMITS, data: bytes | None = 
     if isinstance(data, tuple):
         return data
     if not data:
-        return ("文件为空（0字节），请重新保存后提交", "the file is empty (0 bytes); save it again and resubmit")
+        return EMPTY_FILE
     if _is_encrypted_ooxml(data):
         return ENCRYPTED
     survey = survey_workbook(data, limits)
@@ -494,8 +499,10 @@ def scan_workbook(path: Path | str, registers: dict[str, Register], data: bytes 
                             "a lock/temporary file or one of this toolkit's outputs; ignored")
     kind = workbook_kind(path)
     if kind is None:
-        return WorkbookScan(path, "ignored", "不是Excel工作簿（.xlsx/.xlsm/.xlsb/.xls/.ods/.et），已忽略",
-                            "not a spreadsheet (.xlsx/.xlsm/.xlsb/.xls/.ods/.et); ignored")
+        return WorkbookScan(path, "ignored", "不是Excel工作簿（.xlsx/.xlsm/.xlsb/.xls/.ods/.et/.csv），已忽略",
+                            "not a spreadsheet (.xlsx/.xlsm/.xlsb/.xls/.ods/.et/.csv); ignored")
+    if kind == "csv":
+        return _scan_csv(path, registers, data, limits)
     opened = open_book(path, limits, data)
     if isinstance(opened[0], str):
         return unusable(*opened)
@@ -524,32 +531,10 @@ def scan_workbook(path: Path | str, registers: dict[str, Register], data: bytes 
             tall = (sheet.end or (0, 0))[0] + 1 > STREAM_ROWS
             stream = stream_rows(sheet) if tall else None
             rows = list(islice(stream, HEADER_SCAN_ROWS + 1)) if stream else sheet.to_python(skip_empty_area=False)
-            merges = _merges(sheet)
-            declared = meta.registers.get(name)
-            found = recognise(rows, name, registers, merges, declared[0] if declared else None)
-            columns = None
-            if found.chosen is None:
-                result.other_sheets.append(name)
-                result.unrecognised.append((name, *found.why()))
-            else:
-                header = found.chosen.header
-                if stream:
-                    filled, columns = text_columns(rows, stream, merges, header.row + header.depth)
-                    rows = rows[:header.row + header.depth]
-                else:
-                    filled = fill_merged_down(rows, merges, header.row + header.depth)
-                if filled:
-                    result.notes.append((name, f"合并单元格的值已填入所合并的每一行：{'、'.join(filled[:5])}"
-                                               + (f" 等 {len(filled)} 处" if len(filled) > 5 else ""),
-                                         f"merged cells' values given to every row they span: {', '.join(filled[:5])}"
-                                         + (f" and {len(filled) - 5} more" if len(filled) > 5 else "")))
-                result.sheets.append(SheetScan(name, rows, found.chosen.register, header, found.how,
-                                               meta.store_code, meta.store_name,
-                                               errors=survey.errors.get(name, {}),
-                                               hidden=str(info.visible) != str(calamine.SheetVisibleEnum.Visible),
-                                               why=found.why(),
-                                               formula_columns=frozenset(survey.formula_columns.get(name, ())),
-                                               columns=columns))
+            _scan_sheet(result, name, rows, stream, _merges(sheet), registers, meta,
+                        errors=survey.errors.get(name, {}),
+                        hidden=str(info.visible) != str(calamine.SheetVisibleEnum.Visible),
+                        formula_columns=frozenset(survey.formula_columns.get(name, ())))
             del sheet, stream  # a tall sheet's cells (the reader's copy) go before the next sheet is read
     except calamine.PasswordError:
         return unusable(*ENCRYPTED)
@@ -558,6 +543,63 @@ def scan_workbook(path: Path | str, registers: dict[str, Register], data: bytes 
                         f"error while reading a sheet; the file may be damaged, re-save it as .xlsx ({type(e).__name__}: {e})")
     finally:
         book.close()
+    return _said_if_none(result)
+
+
+def _scan_csv(path: Path, registers: dict[str, Register], data: bytes | None, limits: Limits) -> WorkbookScan:
+    """A CSV file as one sheet named after the file (see toolkit.csvfiles)."""
+    data = read_bytes(path, limits) if data is None else data
+    if isinstance(data, tuple):
+        return WorkbookScan(path, "unusable", *data)
+    if not data:
+        return WorkbookScan(path, "unusable", *EMPTY_FILE)
+    name = path.stem
+    try:
+        table = read_table(data, limits.max_columns)
+        result = WorkbookScan(path, "ok", notes=[(name, zh, en) for zh, en in table.notes])
+        tall = table.count > STREAM_ROWS
+        head = list(islice(table.rows, HEADER_SCAN_ROWS + 1)) if tall else list(table.rows)
+        if head and set(RESERVED_FIELD_KEYS) <= {header_key(c) for c in head[0]}:
+            return WorkbookScan(path, "ignored", "本工具导出的数据文件（taizhang export），已忽略",
+                                "a data file this toolkit exported (taizhang export); ignored")
+        _scan_sheet(result, name, head, table.rows if tall else None, [], registers, WorkbookMetadata(),
+                    errors={}, hidden=False, formula_columns=frozenset())
+    except csv.Error as e:
+        return WorkbookScan(path, "unusable", "CSV 文件无法按行列拆分，请用 Excel 另存为 .xlsx 后重新提交",
+                            f"the CSV file cannot be split into rows and columns; re-save it as .xlsx ({e})")
+    return _said_if_none(result)
+
+
+def _scan_sheet(result: WorkbookScan, name: str, rows: list[list], stream: Iterator[list] | None, merges: Merges,
+                registers: dict[str, Register], meta: WorkbookMetadata, *, errors: dict[tuple[int, int], str],
+                hidden: bool, formula_columns: frozenset[int]) -> None:
+    """One sheet's rows (the first ones only, with the rest in ``stream``, for a tall sheet): the register it
+    is, its header, merged values filled down; a SheetScan in ``result``, or the reason it is none."""
+    declared = meta.registers.get(name)
+    found = recognise(rows, name, registers, merges, declared[0] if declared else None)
+    if found.chosen is None:
+        result.other_sheets.append(name)
+        result.unrecognised.append((name, *found.why()))
+        return
+    header = found.chosen.header
+    columns = None
+    if stream:
+        filled, columns = text_columns(rows, stream, merges, header.row + header.depth)
+        rows = rows[:header.row + header.depth]
+    else:
+        filled = fill_merged_down(rows, merges, header.row + header.depth)
+    if filled:
+        result.notes.append((name, f"合并单元格的值已填入所合并的每一行：{'、'.join(filled[:5])}"
+                                   + (f" 等 {len(filled)} 处" if len(filled) > 5 else ""),
+                             f"merged cells' values given to every row they span: {', '.join(filled[:5])}"
+                             + (f" and {len(filled) - 5} more" if len(filled) > 5 else "")))
+    result.sheets.append(SheetScan(name, rows, found.chosen.register, header, found.how,
+                                   meta.store_code, meta.store_name, errors=errors, hidden=hidden,
+                                   why=found.why(), formula_columns=formula_columns, columns=columns))
+
+
+def _said_if_none(result: WorkbookScan) -> WorkbookScan:
+    """A file with no register sheet is unusable, saying what its sheets were taken for instead."""
     if not result.sheets:
         result.status = "unusable"
         result.message_zh = "未找到登记表：没有工作表的表头与任何登记表相符"
