@@ -90,6 +90,25 @@ def test_dates_phones_and_numbers_as_staff_type_them(tmp_path, registers):
     assert result.findings[result.findings["severity"] == "error"].empty, result.findings["message_zh"].tolist()
 
 
+def test_dates_as_staff_say_them_20hao_a_weekday_and_2_in_the_afternoon(tmp_path, registers):
+    """号 for 日, the weekday written after the date, 下午/晚上 before a 12-hour time, spaces or a last dot as the
+    separators: the day (and the time) they mean, not a rejected row. What has no year is read with this year
+    and said; what cannot be told (12-31-2026) stays an error."""
+    said = ["2026年11月5号", "2026年11月5日 星期四", "2026-11-05（周四）", "2026 11 5", "2026.11.5.", "11-5"]
+    rows = [COMPLAINT_HEADER] + [complaint(no=f"261100{i}", received=d) for i, d in enumerate(said)]
+    repairs = [["报修单号", "报修时间", "报修内容"], ["R1", "2026/11/5 下午2:30", "漏水"], ["R2", "2026年11月5日 晚上9点", "停电"],
+               ["R3", "2026-11-05 中午12:10", "门锁"], ["R4", "2026-11-05 上午9:05", "电梯"], ["R5", "12-31-2026", "灯"]]
+    duty = [["日期", "值班人员", "开始时间", "交接时间"], ["2026-11-05", "王强", "下午2:30", "晚上10点"]]
+    path = write_workbook(tmp_path / "a.xlsx", {"投诉": rows, "报修": repairs, "值班": duty})
+    complaints, repair, shifts = read_workbook(path, registers, reference_year=2026).sheets
+    assert set(complaints.data["received_date"]) == {dt.datetime(2026, 11, 5)}
+    assert list(complaints.guessed["received_date"]) == [False] * 5 + [True]
+    assert list(repair.data["reported_at"][:4]) == [dt.datetime(2026, 11, 5, 14, 30), dt.datetime(2026, 11, 5, 21),
+                                                   dt.datetime(2026, 11, 5, 12, 10), dt.datetime(2026, 11, 5, 9, 5)]
+    assert list(repair.bad["reported_at"]) == [False] * 4 + [True]
+    assert (shifts.data["start"].iloc[0], shifts.data["handover"].iloc[0]) == (14 * 60 + 30, 22 * 60)
+
+
 def test_a_workbook_with_two_register_sheets_beside_an_instructions_sheet(tmp_path, registers):
     service_header = ["服务单号", "服务请求日期", "客户姓名", "联系电话", "服务类型", "服务完成情况"]
     path = write_workbook(tmp_path / "a.xlsx", {

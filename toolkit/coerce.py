@@ -223,16 +223,21 @@ def parse_integer(text: pd.Series, f: Field) -> Parsed:
     return Parsed(values, bad.astype(bool), pd.Series(False, index=text.index))
 
 
+# 2026-10-20, 2026/10/20, 2026.10.20., 2026 10 20, 2026年10月20日 (or 20号), a weekday after it (星期二, （周二）),
+# a time after that (14:30, 14时30分, 下午2:30)
 _DATE_RE = re2(
-    r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
-    r"(?:[\sT]*(?P<H>\d{1,2})\s*[:时点]\s*(?P<M>\d{1,2})?\s*分?(?:\s*[:]\s*(?P<S>\d{1,2}(?:\.\d+)?))?\s*秒?)?$"
+    r"^(?P<y>\d{4})(?:\s*[-/.年]\s*|\s+)(?P<m>\d{1,2})(?:\s*[-/.月]\s*|\s+)(?P<d>\d{1,2})\s*[日号.]?"
+    r"(?:\s*[(（]?\s*(?:星期|周|礼拜)[一二三四五六日天]\s*[)）]?)?"
+    r"(?:[\sT]*(?P<ap>上午|早上|中午|下午|晚上)?\s*(?P<H>\d{1,2})\s*[:时点]\s*(?P<M>\d{1,2})?\s*分?"
+    r"(?:\s*[:]\s*(?P<S>\d{1,2}(?:\.\d+)?))?\s*秒?)?$"
 )
+_AFTERNOON = ("中午", "下午", "晚上")  # 下午2:30 is 14:30; 中午12点 stays 12:00
 _ISO_DATE_RE = re2(r"\d{4}-\d{2}-\d{2}")
 _ISO_MOMENT_RE = re2(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 _COMPACT_RE = re2(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$")
-_NO_YEAR_RE = re2(r"^(?P<m>\d{1,2})\s*[./月]\s*(?P<d>\d{1,2})\s*日?$")
+_NO_YEAR_RE = re2(r"^(?P<m>\d{1,2})\s*[./月-]\s*(?P<d>\d{1,2})\s*[日号]?$")
 _SERIAL_RE = re2(r"^\d{3,5}(?:\.\d+)?$")
-_TIME_RE = re2(r"^(?P<H>\d{1,2})\s*[:时点]\s*(?P<M>\d{1,2})?\s*分?(?:\s*:\s*(?P<S>\d{1,2})(?:\.\d+)?)?$")
+_TIME_RE = re2(r"^(?P<ap>上午|早上|中午|下午|晚上)?\s*(?P<H>\d{1,2})\s*[:时点]\s*(?P<M>\d{1,2})?\s*分?(?:\s*:\s*(?P<S>\d{1,2})(?:\.\d+)?)?$")
 
 
 def _assemble(parts: pd.DataFrame) -> pd.Series:
@@ -241,6 +246,9 @@ def _assemble(parts: pd.DataFrame) -> pd.Series:
         if key in parts:
             cols[name] = parts[key]
     frame = pd.DataFrame({k: pd.to_numeric(v, errors="coerce") for k, v in cols.items()})
+    if "ap" in parts and "hour" in frame:
+        afternoon = parts["ap"].isin(_AFTERNOON) & (frame["hour"] < 12)
+        frame["hour"] = frame["hour"].where(~afternoon.to_numpy(dtype=bool), frame["hour"] + 12)
     frame = frame.fillna({k: 0 for k in ("hour", "minute", "second") if k in frame})
     ok = frame[["year", "month", "day"]].notna().all(axis=1)
     out = pd.Series(pd.NaT, index=parts.index, dtype="datetime64[us]")
@@ -318,6 +326,7 @@ def parse_time(text: pd.Series, f: Field) -> Parsed:
     t = t.str.replace(re2(r"^\d{4}-\d{2}-\d{2}[ T]"), "", regex=True)  # a date-time cell: keep the time
     parts = t.pipe(extract, _TIME_RE)
     hours = pd.to_numeric(parts["H"], errors="coerce")
+    hours = hours.where(~(parts["ap"].isin(_AFTERNOON) & (hours < 12)).to_numpy(dtype=bool), hours + 12)
     minutes = pd.to_numeric(parts["M"], errors="coerce").fillna(0)
     value = hours * 60 + minutes
     fraction = pd.to_numeric(t.where(t.str.fullmatch(re2(r"0?\.\d+|0|1")), None), errors="coerce")
