@@ -49,6 +49,8 @@ def test_a_complaint_register_exported_as_gbk_csv_on_chinese_windows_is_read_lik
     assert data["content"].iloc[2] == "外箱破损，\n内件完好"
     errors = findings[findings["severity"] == "error"]
     assert set(zip(errors["row"], errors["field"], strict=True)) == {(4, "phone"), (4, "resolved_date")}
+    (lost,) = errors.loc[errors["field"] == "phone", "message_zh"]
+    assert "科学计数法" in lost and "后几位已丢失" in lost
     assert set(findings["sheet"]) == {"投诉导出"}
 
 

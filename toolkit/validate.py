@@ -13,7 +13,7 @@ from functools import cache
 
 import pandas as pd
 
-from .coerce import LOCAL_LANDLINE, show_values
+from .coerce import LOCAL_LANDLINE, re2, show_values
 from .conditions import condition_mask
 from .definitions import KEY_DATE_FORMATS, Rule
 from .describe import condition_text, requirement_text
@@ -170,6 +170,11 @@ def _check_headers(c: _Collector) -> None:
                           f"{text!r} is the same field as another column; only the first one is read")
 
 
+def _scientific(text: pd.Series) -> pd.Series:
+    """1.38001E+10: a phone Excel showed in scientific notation, as CSV exports and pasted values keep it."""
+    return text.str.fullmatch(re2(r"\s*\d(?:\.\d+)?[Ee]\+?\d+\s*")).fillna(False).astype(bool)
+
+
 def _check_fields(c: _Collector) -> None:
     sheet = c.sheet
     for f in c.reg.fields:
@@ -197,8 +202,13 @@ def _check_fields(c: _Collector) -> None:
             else:
                 zh, en = TYPE_MESSAGES[f.type]
                 far = _year_out_of_range(t) if f.type in ("date", "datetime") else pd.Series(False, index=t.index)
-                c.add(bad & ~far.reindex(bad.index, fill_value=False), f.key, "type-error", "error",
+                lost = _scientific(t) if f.type == "phone" else pd.Series(False, index=t.index)
+                c.add(bad & ~(far | lost).reindex(bad.index, fill_value=False), f.key, "type-error", "error",
                       t + " " + zh, t + " " + en)
+                c.add(lost.reindex(bad.index, fill_value=False), f.key, "type-error", "error",
+                      t + " 是科学计数法，号码的后几位已丢失（Excel 把长数字存成了数字）：请把该列设为文本后重新输入号码",
+                      t + " is in scientific notation, the number's last digits are lost (Excel stored the long "
+                      "number as a number): format the column as text and type the number again")
                 c.add(far.reindex(bad.index, fill_value=False), f.key, "constraint-error", "error",
                       t + f" 日期超出范围（{YEARS[0]}–{YEARS[1]}年），请检查年份",
                       t + f" is out of range (years {YEARS[0]}–{YEARS[1]}); check the year")
