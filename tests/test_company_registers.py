@@ -400,3 +400,28 @@ def test_a_line_with_only_a_number_that_does_not_count_the_lines_is_a_record_wit
     (sheet,) = workbook.sheets
     assert sheet.rows_read == 3 and sheet.skipped == []
     assert set(findings.loc[findings["severity"] == "error", "row"]) == {4}
+
+
+HAND_MADE = {
+    "物品寄存.xlsx": ("Sheet1", [["日期", "姓名", "电话", "物品", "数量", "领取日期", "经手人"],
+                               ["2026-10-05", "赵六", "13600136000", "雨伞", 1, "", "小李"]], "property"),
+    "售后维修登记表.xlsx": ("Sheet1", [["售后维修登记表"], ["单号", "日期", "客户", "电话", "产品", "故障描述", "维修人员", "完成日期", "状态"],
+                                  ["W001", "2026-10-03", "张三", "13800138000", "空调", "不制冷", "李师傅", "2026-10-05", "已完成"]],
+                       "service"),
+    "事故登记.xlsx": ("Sheet1", [["日期", "事件", "处理", "责任人", "结果"], ["2026-10-07", "顾客摔倒", "送医", "小刘", "已处理"]],
+                    "incidents"),
+    "值班表.xlsx": ("十月", [["日期", "星期", "值班人", "时间", "备注"], ["2026-10-06", "二", "小张", "9:00-18:00", ""]], "duty"),
+    # a sheet with a name of its own is judged by it and its headers, not by the file's name
+    "客户投诉登记表.xlsx": ("回访", [["回访日期", "客户姓名", "联系电话", "回访方式", "回访内容", "回访人"],
+                                ["2026-10-04", "李四", "13900139000", "电话", "安装满意吗", "小王"]], "visits"),
+}
+
+
+@pytest.mark.parametrize("file_name", list(HAND_MADE))
+def test_registers_kept_by_hand_with_everyday_headers_are_filed_as_the_register_they_are(tmp_path, registers, file_name):
+    """物品寄存 with 日期/姓名/电话/数量 is customer property, not after-sales service (whose 日期, 姓名, 电话 and
+    数量 it also matches); 售后维修 is after-sales service; 事故登记 an adverse event. A sheet called Sheet1 is
+    named by its file."""
+    sheet, rows, expected = HAND_MADE[file_name]
+    workbook, _ = _findings(write_workbook(tmp_path / file_name, {sheet: rows}), registers)
+    assert [s.register.id for s in workbook.sheets] == [expected], workbook.message_en

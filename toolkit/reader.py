@@ -576,7 +576,7 @@ def _scan_sheet(result: WorkbookScan, name: str, rows: list[list], stream: Itera
     """One sheet's rows (the first ones only, with the rest in ``stream``, for a tall sheet): the register it
     is, its header, merged values filled down; a SheetScan in ``result``, or the reason it is none."""
     declared = meta.registers.get(name)
-    found = recognise(rows, name, registers, merges, declared[0] if declared else None)
+    found = recognise(rows, name, registers, merges, declared[0] if declared else None, result.path.stem)
     if found.chosen is None:
         result.other_sheets.append(name)
         result.unrecognised.append((name, *found.why()))

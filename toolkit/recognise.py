@@ -152,9 +152,13 @@ def _named_by(sheet_name: str, titles: list[str], register: Register) -> str | N
     return None
 
 
+_UNNAMED_SHEET = re.compile(r"^(sheet|工作表|表|页)\s*\d*(\s*\(\d+\))?$", re.IGNORECASE)
+
+
 def candidate(rows: list[list], sheet_name: str, register: Register, merges: Merges,
-              owners: dict[str, int], themes: list[str] = ()) -> Candidate | None:
-    """How well ``register`` explains the sheet (None when its headers are not there at all)."""
+              owners: dict[str, int], themes: list[str] = (), file_name: str = "") -> Candidate | None:
+    """How well ``register`` explains the sheet (None when its headers are not there at all). The file's name
+    (顾客物品寄存登记.xlsx) names the register in place of a sheet name that says nothing (Sheet1, 工作表1)."""
     header = find_header(rows, register, merges)
     if header is None:
         return None
@@ -170,6 +174,8 @@ def candidate(rows: list[list], sheet_name: str, register: Register, merges: Mer
     found = [k for k in required if k in header.columns]
     key_found = bool(register.key) and all(k in header.columns for k in register.key)
     titles = _title_text(rows, header)
+    if file_name and _UNNAMED_SHEET.match(sheet_name.strip()):
+        titles.append(file_name)
     named = _named_by(sheet_name, titles, register)
     themed = sum(any(w in header_key(t) for w in themes) for t in (*header.headers.values(), sheet_name, *titles))
     key_weight = min((1.0 / max(owners.get(header_key(header.headers.get(header.columns[k], "")), 1), 1)
@@ -188,7 +194,7 @@ def _is_company(register: Register) -> bool:
 
 
 def recognise(rows: list[list], sheet_name: str, registers: dict[str, Register], merges: Merges,
-              declared: str | None = None) -> Recognition:
+              declared: str | None = None, file_name: str = "") -> Recognition:
     """The register the sheet holds: the one its metadata declares when its headers are there, else the
     best-explaining eligible one (company definitions before built-ins on a tie)."""
     # an answer form (the store's overdue workbook) is known by its metadata, or else only by a sheet named
@@ -206,7 +212,7 @@ def recognise(rows: list[list], sheet_name: str, registers: dict[str, Register],
     named_forms = [r for r in registers.values() if r.is_answer_form and r.id not in guessable
                    and any(name in sheet_name for name in (r.name_zh, *r.aliases))]
     candidates = [c for r in [*guessable.values(), *named_forms]
-                  if (c := candidate(rows, sheet_name, r, merges, owners, themes.get(r.id, [])))]
+                  if (c := candidate(rows, sheet_name, r, merges, owners, themes.get(r.id, []), file_name))]
     if len(registers) == 1:
         return Recognition(candidates[0] if candidates else None, "only" if candidates else "none", [],
                            next(iter(registers.values())))
