@@ -106,6 +106,25 @@ def test_an_unknown_rule_kind_and_an_unreadable_deadline_are_refused(tmp_path):
         load_definition(_definition(tmp_path, text))
 
 
+def test_a_deadline_done_in_another_register_must_name_a_register_and_fields_that_exist(tmp_path):
+    """``done_in`` reads another register: a misspelt register or field is refused with the file and the line,
+    once every register is loaded."""
+    deadline = ("deadlines:\n  - id: late\n    name_zh: 逾期\n    name_en: Late\n    from: issued\n"
+                "    limit: 3 days\n    done_in: {{register: {register}, match: {{gift_no: {field}}}, date: visit_date}}\n")
+    (tmp_path / "gifts.yaml").write_text(GOOD.format(type="date") + deadline.format(register="vistis",
+                                                                                   field="customer_name"), "utf-8")
+    with pytest.raises(DefinitionError, match="vistis") as err:
+        load_registers([tmp_path])
+    assert err.value.line == 19 and "gifts.yaml" in str(err.value)
+    (tmp_path / "gifts.yaml").write_text(GOOD.format(type="date") + deadline.format(register="visits",
+                                                                                   field="customer"), "utf-8")
+    with pytest.raises(DefinitionError, match="register visits has no field 'customer'"):
+        load_registers([tmp_path])
+    (tmp_path / "gifts.yaml").write_text(GOOD.format(type="date") + deadline.format(register="visits",
+                                                                                   field="customer_name"), "utf-8")
+    assert load_registers([tmp_path])["gifts"].deadlines[0].done_in["register"] == "visits"
+
+
 def test_yaml_syntax_errors_name_the_line(tmp_path):
     with pytest.raises(DefinitionError) as err:
         load_definition(_definition(tmp_path, "id: x\nfields: [\n  - key: a\n"))

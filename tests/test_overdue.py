@@ -127,6 +127,32 @@ def test_a_repair_not_on_site_within_two_hours_and_one_completed_without_a_retur
         ("R1", "repair_fixed"), ("R1", "repair_on_site"), ("R2", "repair_return_visit")]
 
 
+def test_a_return_visit_logged_in_the_visits_register_closes_the_services_follow_up(registers):
+    """Staff log the follow-up call in 客户拜访回访记录, not in the service's own 服务跟踪日期: the list must not call
+    it missing. Only a visit of the same store to the same customer, on or after the completion, that is a
+    回访 or of no type, counts."""
+    service = _records(registers["service"], [
+        {"service_no": f"S{i}", "request_date": "2026-10-01", "customer_name": name, "status": "已完成",
+         "completed_date": "2026-10-02"} for i, name in enumerate(["孙三", "李四", "周五", "吴六"], 1)])
+    visits = _records(registers["visits"], [
+        {"visit_date": "2026-10-04", "customer_name": " 孙三", "visit_type": "回访"},  # same customer, after: done
+        {"visit_date": "2026-09-30", "customer_name": "李四", "visit_type": "回访"},  # before the completion
+        {"visit_date": "2026-10-20", "customer_name": "周五", "visit_type": "回访"},  # after the list's day
+        {"visit_date": "2026-10-05", "customer_name": "周五", "visit_type": "转介绍"},  # a referral visit is no 回访
+    ])
+    elsewhere = visits.iloc[:1].assign(store_code="002", customer_name="吴六")  # another store's customer
+    untyped = visits.iloc[:1].assign(customer_name="郑七", visit_type=pd.NA)  # a return-visit log without 拜访类型
+    service = pd.concat([service, service.iloc[:1].assign(service_no="S5", customer_name="郑七")], ignore_index=True)
+    lists = overdue_lists({"service": service, "visits": pd.concat([visits, elsewhere, untyped])}, registers,
+                          dt.date(2026, 10, 15))
+    follow_ups = lists.items[lists.items["rule"] == "service_follow_up"]
+    assert list(follow_ups["key"]) == ["S2", "S3", "S4"]
+    assert not any("未读取" in n for n in lists.notes_zh)
+    alone = overdue_lists({"service": service}, registers, dt.date(2026, 10, 15))
+    assert list(alone.items.loc[alone.items["rule"] == "service_follow_up", "key"]) == ["S1", "S2", "S3", "S4", "S5"]
+    assert "售后服务登记表「完成后未回访」：本次未读取「客户拜访回访记录」，其中登记的记录未计入" in alone.notes_zh
+
+
 def test_birthdays_in_the_next_seven_days_make_the_care_list(registers):
     customers = _records(registers["customers"], [
         {"customer_id": "C1", "name": "赵一", "birthday": "1980-11-08", "created_date": "2026-11-01",

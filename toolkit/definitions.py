@@ -139,6 +139,9 @@ class Deadline:
     calendar: str | None = None  # china | weekdays | company (None: the register's, else china)
     paused: dict[str, Any] | None = None  # a condition under which the clock stands still (状态 暂停)
     paused_since: str | None = None  # the date field saying since when a record is paused
+    # done by a record in another register: {register, match: {this field: that field}, date, when}; a return
+    # visit logged in 客户拜访回访记录 (same store, same customer, dated on or after the start) closes the item
+    done_in: dict[str, Any] | None = None
 
     def fields(self) -> set[str]:
         """Every field the deadline reads: a record whose error is in none of them can still be judged."""
@@ -153,6 +156,8 @@ class Deadline:
                 used.add(name)
         if self.paused and "field" in self.paused:
             used.add(self.paused["field"])
+        if self.done_in:
+            used |= set(self.done_in["match"])
         return used
 
     def limit_for(self, value: str | None) -> Duration | None:
@@ -345,7 +350,7 @@ class _Checker:
     FIELD_KEYS = {"key", "label_zh", "label_en", "type", "required", "aliases", "options", "min", "max",
                   "max_length", "pattern", "pattern_zh", "pattern_en", "help", "sensitive"}
     DEADLINE_KEYS = {"id", "kind", "name_zh", "name_en", "from", "when", "done", "limit", "limit_by", "done_date",
-                     "replaces", "due", "warn", "calendar", "paused"}
+                     "replaces", "due", "warn", "calendar", "paused", "done_in"}
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -710,7 +715,32 @@ class _Checker:
                         paused=self.condition(_with_line({k: v for k, v in self.mapping(obj["paused"], f"{where}.paused")
                                                           .items() if k != "since"}, obj["paused"]),
                                               f"{where}.paused", keys) if "paused" in obj else None,
-                        paused_since=self._paused_since(obj, where, keys))
+                        paused_since=self._paused_since(obj, where, keys),
+                        done_in=self._done_in(obj, where, keys))
+
+    def _done_in(self, obj: dict, where: str, keys: set[str]) -> dict[str, Any] | None:
+        """``done_in: {register, match: {this field: that field}, date, when}``; the other register's fields are
+        checked once every register is loaded (:func:`check_references`)."""
+        if obj.get("done_in") is None:
+            return None
+        spec = self.mapping(obj["done_in"], f"{where}.done_in")
+        self.known_keys(spec, {"register", "match", "date", "when"}, f"{where}.done_in")
+        register = self.text(spec, "register", f"{where}.done_in")
+        match = self.mapping(spec.get("match"), f"{where}.done_in.match")
+        if not match:
+            raise self.fail(spec, f"{where}.done_in.match", "至少要对应一个字段", "needs at least one field to match")
+        self.field_ref(spec, "match", list(match), f"{where}.done_in", keys)
+        date = self.text(spec, "date", f"{where}.done_in")
+        when = None
+        if spec.get("when") is not None:  # a condition on the other register's records: {field, in|not_in|present}
+            when = self.mapping(spec["when"], f"{where}.done_in.when")
+            self.known_keys(when, {"field", *CONDITION_TESTS}, f"{where}.done_in.when")
+            if "field" not in when or sum(t in when for t in CONDITION_TESTS) != 1:
+                raise self.fail(when, f"{where}.done_in.when", "条件须有 field 和一个 in / not_in / present / gt",
+                                "a condition needs a field and exactly one of: in / not_in / present / gt")
+            when = dict(when)
+        return {"register": register, "match": {str(k): str(v) for k, v in match.items()}, "date": date,
+                "when": when, "line": _line(obj, "done_in")}
 
     def _paused_since(self, obj: dict, where: str, keys: set[str]) -> str | None:
         since = obj["paused"].get("since") if isinstance(obj.get("paused"), dict) else None
@@ -832,4 +862,26 @@ def load_registers(extra_dirs: Iterable[Path | str] = ()) -> dict[str, Register]
             else:
                 reg = _Checker(path).register(doc)
                 registers[reg.id] = reg
+    check_references(registers)
     return registers
+
+
+def check_references(registers: dict[str, Register]) -> None:
+    """What one register's deadlines read from another (``done_in``) exists there."""
+    for reg in registers.values():
+        for d in reg.deadlines:
+            spec = d.done_in
+            if not spec:
+                continue
+            where = f"deadlines.{d.id}.done_in"
+            other = registers.get(spec["register"])
+            if other is None:
+                raise DefinitionError(reg.source, spec.get("line"), where, f"没有登记表 {spec['register']!r}",
+                                      f"no register {spec['register']!r}")
+            for name in (*spec["match"].values(), spec["date"], *([spec["when"]["field"]] if spec["when"] else [])):
+                if name not in other.field_keys:
+                    raise DefinitionError(reg.source, spec.get("line"), where,
+                                          f"登记表 {other.id} 没有字段 {name!r}", f"register {other.id} has no field {name!r}")
+            spec["name_zh"], spec["name_en"] = other.name_zh, other.name_en  # for describing the rule
+            if spec["when"]:
+                spec["when_label"] = f"「{other.field(spec['when']['field']).label_zh}」"

@@ -94,6 +94,17 @@ def describe_rule(reg: Register, rule: Rule) -> tuple[str, str]:
     return zh, en
 
 
+def _condition_words(cond: dict) -> str:
+    """A condition on another register's field, in Chinese (its labels are not at hand here)."""
+    if "in" in cond:
+        return f"为「{'/'.join(map(str, cond['in']))}」"
+    if "not_in" in cond:
+        return f"不为「{'/'.join(map(str, cond['not_in']))}」"
+    if "gt" in cond:
+        return f"大于 {cond['gt']}"
+    return "已填写" if cond.get("present", True) else "未填写"
+
+
 def describe_deadline(reg: Register, d: Deadline) -> tuple[str, str]:
     start_zh = "或".join(_zh(reg, k) for k in d.start)
     start_en = " or ".join(_en(reg, k) for k in d.start)
@@ -119,6 +130,15 @@ def describe_deadline(reg: Register, d: Deadline) -> tuple[str, str]:
     else:
         c_zh, c_en = condition_text(reg, d.done)
         done_zh, done_en = f"，{c_zh}即为完成", f"; done when {c_en}"
+    if d.done_in:
+        spec = d.done_in
+        same_zh = "、".join(_zh(reg, k) for k in spec["match"])
+        same_en = ", ".join(_en(reg, k) for k in spec["match"])
+        only_zh = (f"（{spec.get('when_label', spec['when']['field'])}{_condition_words(spec['when'])}）"
+                   if spec["when"] else "")
+        other_zh, other_en = spec.get("name_zh", spec["register"]), spec.get("name_en", spec["register"])
+        done_zh += f"；「{other_zh}」中同店同一{same_zh}在{start_zh}当日或之后有记录{only_zh}也算完成"
+        done_en += f"; or when {other_en} has a record of the same store and {same_en} on or after {start_en}"
     if d.due:
         done_zh += f"；已填{_zh(reg, d.due)}时以其为应完成日期"
         done_en += f"; due on {_en(reg, d.due)} where it is filled in"

@@ -124,10 +124,43 @@ def _condition_by(records: pd.DataFrame, cond: dict, end: pd.Timestamp) -> pd.Se
     return condition_mask(records, cond)
 
 
-def _done(records: pd.DataFrame, register: Register, deadline: Deadline, as_of: dt.date) -> pd.Series:
+def _matching_text(values: pd.Series) -> pd.Series:
+    return values.astype("string").str.strip().replace("", pd.NA)
+
+
+def _done_elsewhere(records: pd.DataFrame, deadline: Deadline, others: dict[str, pd.DataFrame],
+                    end: pd.Timestamp) -> pd.Series:
+    """Where another register holds the evidence (``done_in``): a record of the same store with the same
+    matched values (the customer's name), dated on or after this record's start and before the end of the
+    as-of day; e.g. a return visit logged in 客户拜访回访记录 rather than in the service register's own column."""
+    spec = deadline.done_in
+    met = pd.Series(False, index=records.index)
+    other = others.get(spec["register"]) if spec else None
+    if other is None or other.empty or records.empty:
+        return met
+    if spec["when"]:
+        other = other[condition_mask(other, spec["when"]).to_numpy(dtype=bool)]
+    dates = pd.to_datetime(other[spec["date"]], errors="coerce").dt.normalize()
+    keys = [f"_k{i}" for i in range(len(spec["match"]))]
+    theirs = pd.DataFrame({"_store": other["store_code"].astype("string"), "_day": dates,
+                           **{k: _matching_text(other[f]) for k, f in zip(keys, spec["match"].values(), strict=True)}})
+    theirs = theirs[theirs["_day"].notna() & (theirs["_day"] < end)].dropna(subset=keys)
+    if theirs.empty:
+        return met
+    latest = theirs.groupby(["_store", *keys], as_index=False)["_day"].max()
+    mine = pd.DataFrame({"_store": records["store_code"].astype("string").to_numpy(),
+                         **{k: _matching_text(records[f]).to_numpy() for k, f in zip(keys, spec["match"], strict=True)}})
+    found = mine.merge(latest, how="left", on=["_store", *keys])["_day"]
+    start = pd.to_datetime(first_present(records, list(deadline.start)), errors="coerce").dt.normalize()
+    return pd.Series((found.to_numpy() >= start.to_numpy()) & found.notna().to_numpy(), index=records.index)
+
+
+def _done(records: pd.DataFrame, register: Register, deadline: Deadline, as_of: dt.date,
+          others: dict[str, pd.DataFrame] | None = None) -> pd.Series:
     """Where the deadline's obligation was met as of the day: by its ``done`` evidence (a later milestone
-    included: ``any_present``), or on its ``done_date`` when that is filled (whatever the status says;
-    a date after the as-of day means not yet). A record done by status alone counts as done."""
+    included: ``any_present``), by a record in another register (``done_in``), or on its ``done_date`` when
+    that is filled (whatever the status says; a date after the as-of day means not yet). A record done by
+    status alone counts as done."""
     end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
     done = deadline.done
     if done is None:
@@ -141,6 +174,8 @@ def _done(records: pd.DataFrame, register: Register, deadline: Deadline, as_of: 
         met = (latest > dates).fillna(False).astype(bool)
     else:
         met = _condition_by(records, done, end)
+    if deadline.done_in:
+        met = met | _done_elsewhere(records, deadline, others or {}, end)
     if deadline.done_date:
         on = pd.to_datetime(records[deadline.done_date], errors="coerce")
         met = pd.Series(np.where(on.notna(), (on < end).fillna(False), met), index=records.index, dtype=bool)
@@ -213,8 +248,8 @@ def _with_answers(frame: pd.DataFrame, records: dict[str, pd.DataFrame], registe
 
 
 def _deadline_items(records: pd.DataFrame, register: Register, deadline: Deadline, as_of: dt.date,
-                    soon_days: int, calendar: WorkdayCalendar, replaced: pd.Series | None = None
-                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                    soon_days: int, calendar: WorkdayCalendar, replaced: pd.Series | None = None,
+                    others: dict[str, pd.DataFrame] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The records late on the deadline, those due within its warning window, and those whose clock
     stands still (``paused``: listed apart, never overdue). ``replaced``: records for which another
     deadline stands (``replaces:``), so that one obligation gives one item."""
@@ -226,7 +261,7 @@ def _deadline_items(records: pd.DataFrame, register: Register, deadline: Deadlin
     own_due = (pd.to_datetime(records[deadline.due], errors="coerce") if deadline.due
                else pd.Series(pd.NaT, index=records.index, dtype="datetime64[ns]"))
     applies &= limits.notna() | own_due.notna()
-    applies &= ~_done(records, register, deadline, as_of)
+    applies &= ~_done(records, register, deadline, as_of, others)
     due = due_moments(starts, limits, calendar).where(own_due.isna(), own_due)
     due_day = due.dt.normalize()
     today = pd.Timestamp(as_of)
@@ -314,6 +349,7 @@ def overdue_lists(records: dict[str, pd.DataFrame], registers: dict[str, Registe
     items, soon, care = [_empty(ITEM_COLUMNS)], [_empty(ITEM_COLUMNS)], [_empty(CARE_COLUMNS)]
     paused = [_empty(PAUSED_COLUMNS)]
     unjudged: dict[str, int] = {}
+    unread: set[tuple[str, ...]] = set()  # deadlines whose evidence lies in a register this run did not read
     rules_zh: dict[tuple[str, str], str] = {}
     for reg_id, accepted in records.items():
         register = registers[reg_id]
@@ -337,7 +373,11 @@ def overdue_lists(records: dict[str, pd.DataFrame], registers: dict[str, Registe
             else:
                 late, coming, held = _deadline_items(frame, register, deadline, as_of, soon_days,
                                                      calendar_for(register, deadline, calendars),
-                                                     stands_for.get(deadline.id))
+                                                     stands_for.get(deadline.id), records)
+                if deadline.done_in and deadline.done_in["register"] not in records:
+                    other = registers.get(deadline.done_in["register"])
+                    unread.add((register.name_zh, deadline.name_zh, other.name_zh if other else deadline.done_in["register"],
+                                register.name_en, deadline.name_en, other.name_en if other else deadline.done_in["register"]))
                 items.append(late)
                 soon.append(coming)
                 paused.append(held)
@@ -361,6 +401,10 @@ def overdue_lists(records: dict[str, pd.DataFrame], registers: dict[str, Registe
         result.notes_zh.append(f"{name}：{count} 行数据有误且时限所需的字段无法读取，无法判断时限（见问题数据）")
         result.notes_en.append(f"{name}: {count} rejected rows cannot be judged (a field their deadlines read has an "
                                "error; see the rejected rows)")
+    for name, rule, other, name_en, rule_en, other_en in sorted(unread):
+        result.notes_zh.append(f"{name}「{rule}」：本次未读取「{other}」，其中登记的记录未计入")
+        result.notes_en.append(f"{name_en}, {rule_en}: {other_en} was not read in this run; what it records was not "
+                               "taken into account")
     for calendar in calendars.values():
         if calendar.unknown_years:
             result.notes_zh.append(calendar.note_zh)
