@@ -109,6 +109,19 @@ def test_dates_as_staff_say_them_20hao_a_weekday_and_2_in_the_afternoon(tmp_path
     assert (shifts.data["start"].iloc[0], shifts.data["handover"].iloc[0]) == (14 * 60 + 30, 22 * 60)
 
 
+def test_pages_of_a_printed_register_pasted_one_under_another_repeat_the_header_which_is_skipped(tmp_path, registers):
+    """The header repeated above each pasted page (as typed, or with the template's * marks) is a line that
+    names the columns, not a complaint with every value wrong; a record whose 类型 is 投诉 is still a record."""
+    marked = ["投诉编号*", "投诉日期*", "类型*", *COMPLAINT_HEADER[3:]]
+    rows = [COMPLAINT_HEADER, complaint("2611001"), complaint("2611002"), COMPLAINT_HEADER, complaint("2611003"),
+            marked, complaint("2611004"), ["投诉编号", "2026-11-05", "投诉", "电话", "安装延误"]]
+    (sheet,) = read_workbook(write_workbook(tmp_path / "a.xlsx", {"投诉": rows}), registers).sheets
+    assert sheet.rows_read == 5
+    assert sheet.skipped == [(4, "重复的表头行 / the header row repeated"), (6, "重复的表头行 / the header row repeated")]
+    result = check_paths([tmp_path / "a.xlsx"], registers)
+    assert set(result.findings.loc[result.findings["severity"] == "error", "row"]) == {8}  # 投诉编号 as a number
+
+
 def test_a_workbook_with_two_register_sheets_beside_an_instructions_sheet(tmp_path, registers):
     service_header = ["服务单号", "服务请求日期", "客户姓名", "联系电话", "服务类型", "服务完成情况"]
     path = write_workbook(tmp_path / "a.xlsx", {

@@ -30,6 +30,7 @@ from .definitions import NOT_APPLICABLE, RESERVED_FIELD_KEYS, Register
 from .files import is_temporary_name
 from .headers import (  # noqa: F401
     HEADER_SCAN_ROWS,
+    MIN_HEADER_MATCHES,
     HeaderMatch,
     Merges,
     column_letter,
@@ -167,6 +168,7 @@ def _line_reasons(texts: list[pd.Series], parts: np.ndarray | None = None) -> pd
 
 
 PLACEHOLDER_ROW = "预编号空行 / pre-numbered empty row"
+REPEATED_HEADER = "重复的表头行 / the header row repeated"
 MAX_DEFAULTS = 3  # a row numbered ahead carries at most this many defaults filled down (分公司, 状态 …)
 
 
@@ -230,6 +232,28 @@ def _placeholder_rows(texts: list[pd.Series], records: np.ndarray, register: Reg
     anything = filled.sum(axis=1)
     few = anything <= MAX_DEFAULTS  # a record typed like its neighbours is still a record
     return records & np.where(real_in_part[parts], (other == 0) & few, anything == 0)
+
+
+def _repeated_header_rows(texts: list[pd.Series], register: Register, header: HeaderMatch) -> np.ndarray:
+    """Lines that repeat the header (pages of a printed register pasted one under another, sheets copied
+    together): most of their filled cells name their own column, as its header is typed here or as any
+    spelling of its field is written (投诉编号, 投诉编号*), at least MIN_HEADER_MATCHES of them. A line of data
+    never holds its columns' names. The comparison is exact and vectorised: a tall sheet pays one ``isin``
+    per column."""
+    n = len(texts[0]) if texts else 0
+    names: dict[int, set[str]] = {col: {typed.strip()} for col, typed in header.headers.items()}
+    for f in register.fields:
+        col = header.columns.get(f.key)
+        if col is not None:
+            for spelling in (f.label_zh, f.label_en, f.key, *f.aliases):
+                names[col] |= {spelling, f"{spelling}*", f"*{spelling}", f"{spelling}（必填）", f"{spelling}(必填)"}
+    named = np.zeros(n, dtype=np.int64)
+    filled = np.zeros(n, dtype=np.int64)
+    for col, text in enumerate(texts):
+        filled += (text != "").to_numpy(dtype=bool)
+        if col in names:
+            named += text.isin(names[col]).to_numpy(dtype=bool)
+    return (named >= MIN_HEADER_MATCHES) & (named * 5 >= filled * 4)
 
 
 _WHOLE_NUMBER_RE = re2(r"\d{1,9}")
@@ -313,6 +337,7 @@ def read_columns(
     reasons = _line_reasons(marked, parts)
     placeholder = _placeholder_rows(marked, (reasons == "").to_numpy(), register, header, formula_columns, parts)
     reasons[placeholder] = PLACEHOLDER_ROW
+    reasons[_repeated_header_rows(marked, register, header) & (reasons == "").to_numpy()] = REPEATED_HEADER
     if register.rows_need:
         _unfilled_rows(marked, reasons, register, header)
     keep = (reasons == "").to_numpy()
