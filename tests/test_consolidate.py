@@ -198,3 +198,19 @@ def test_rows_one_store_numbered_ahead_are_skipped_while_another_stores_alike_ro
     assert [lines[s].rows_accepted for s in ("001_朝阳店", "002_海淀店")] == [3, 3]
     assert dict(lines["001_朝阳店"].skipped) == {"预编号空行 / pre-numbered empty row": 20}
     assert not lines["002_海淀店"].skipped and lines["002_海淀店"].rows_rejected == 0
+
+
+def test_a_store_that_sent_nothing_is_a_line_of_the_manifest_and_a_row_of_the_overview(tmp_path, registers):
+    """昌平店's folder came back empty (its files forgotten, only a sub-folder made): head office must see that
+    store with nothing, not a summary that silently lacks it."""
+    inbox = tmp_path / "in"
+    (inbox / "001_朝阳店").mkdir(parents=True)
+    write_workbook(inbox / "001_朝阳店" / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER, complaint("2611001")]})
+    (inbox / "013_昌平店" / "十月").mkdir(parents=True)
+    result = consolidate(inbox, registers)
+    lines = {f.display: f for f in result.files}
+    empty = lines["013_昌平店"]
+    assert (empty.kind, empty.status, empty.store_code, empty.store_name) == ("folder", "ignored", "013", "昌平店")
+    assert "没有收到任何文件" in empty.message_zh and "nothing was received" in empty.message_en
+    assert "013_昌平店/十月" not in lines  # the outermost empty folder only
+    assert result.all_stores() == {"001": "朝阳店", "013": "昌平店"}

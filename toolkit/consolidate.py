@@ -34,7 +34,7 @@ from .archives import member_modified
 from .coerce import arrow_strings
 from .config import Config
 from .definitions import Register
-from .inputs import InputPath, shown, walk_inputs
+from .inputs import EMPTY_FOLDER, InputPath, shown, walk_inputs
 from .limits import DEFAULT_LIMITS, Limits
 from .reader import (
     ANNOTATED_SUFFIX,
@@ -163,8 +163,12 @@ class Consolidation:
         return sorted(seen)
 
     def all_stores(self, config: Config | None = None) -> dict[str, str]:
-        """Stores that sent something, plus the configured stores that sent nothing (they must show up too)."""
+        """Stores that sent something, plus the configured stores and the empty store folders that sent nothing
+        (they must show up too)."""
         stores = dict(self.stores)
+        for f in self.files:  # an empty store folder: the store sent nothing
+            if f.kind == "folder" and f.store_code:
+                stores.setdefault(f.store_code, f.store_name or "")
         for code, store in (config.stores if config else {}).items():
             stores.setdefault(code, store.name)
         return dict(sorted(stores.items()))
@@ -662,6 +666,15 @@ def _resolve_store(entry: FileEntry, root: Path, config: Config, store_fields: d
     entry.store_name = known.name if known else (name or "")
 
 
+def _empty_store_folder(entry: FileEntry, root: Path, config: Config) -> None:
+    """The store an empty folder stands for (by the configuration's paths or its ``<code>_<name>``): a store
+    that sent nothing is in the overview with nothing, not missing from it."""
+    store = config.store_for_path(f"{entry.display}/")
+    found = (store.code, store.name) if store else _folder_store(FileEntry(entry.path / "_", entry.display, "ok"), root)
+    if found:
+        entry.store_code, entry.store_name = found
+
+
 def _mark_duplicates(entries: list[FileEntry]) -> None:
     """The same content submitted twice counts once: later copies (in path order) become duplicates."""
     first: dict[str, FileEntry] = {}
@@ -928,6 +941,9 @@ def consolidate(
             advance(len(batch))
     read = {entry.display: entry for b in batches_done for entry in b.files}
     entries = [read[p.display] if p.problem is None else _problem_entry(p) for p in inputs]
+    for entry in entries:
+        if entry.kind == "folder" and (entry.message_zh, entry.message_en) == EMPTY_FOLDER:
+            _empty_store_folder(entry, root, config)
     _mark_duplicates(entries)
     _supersede_originals(entries)
     for entry in entries:

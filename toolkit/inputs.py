@@ -28,6 +28,9 @@ _REASONS = {
 }
 
 
+EMPTY_FOLDER = ("文件夹是空的：没有收到任何文件", "the folder is empty: nothing was received")
+
+
 def os_error_reason(error: OSError) -> tuple[str, str]:
     """An operating system error as a reason a person can act on, in Chinese and English."""
     known = _REASONS.get(error.errno or 0)
@@ -83,8 +86,8 @@ def archive_inputs(path: Path, display: str) -> list[InputPath]:
 
 def walk_inputs(root: Path) -> list[InputPath]:
     """Every file under ``root`` (or ``root`` itself when it is a file), in a stable order, and every
-    sub-folder that could not be listed; a zip's files stand for the zip. Links to folders are followed once
-    (a loop is listed)."""
+    sub-folder that could not be listed or holds nothing; a zip's files stand for the zip. Links to folders are
+    followed once (a loop is listed)."""
     if not root.is_dir():
         display = relative(root, root)
         return archive_inputs(root, display) if is_archive(root) and root.is_file() else [InputPath(root, display)]
@@ -92,6 +95,14 @@ def walk_inputs(root: Path) -> list[InputPath]:
     seen: set[tuple[int, int]] = set()
 
     def visit(folder: Path) -> None:
+        start = len(found)
+        walk(folder)
+        # a folder with nothing in it (a store that sent nothing) is a line too; only the outermost empty one
+        if folder != root and all(e.kind == "folder" and e.problem == EMPTY_FOLDER for e in found[start:]):
+            del found[start:]
+            found.append(InputPath(folder, relative(folder, root), "folder", EMPTY_FOLDER, "ignored"))
+
+    def walk(folder: Path) -> None:
         try:
             info = folder.stat()
             if (info.st_dev, info.st_ino) in seen:
