@@ -214,3 +214,17 @@ def test_a_store_that_sent_nothing_is_a_line_of_the_manifest_and_a_row_of_the_ov
     assert "没有收到任何文件" in empty.message_zh and "nothing was received" in empty.message_en
     assert "013_昌平店/十月" not in lines  # the outermost empty folder only
     assert result.all_stores() == {"001": "朝阳店", "013": "昌平店"}
+
+
+def test_a_store_that_sent_only_a_scan_and_a_damaged_workbook_is_in_the_overview_with_nothing(tmp_path, registers):
+    inbox = tmp_path / "in"
+    (inbox / "001_朝阳店").mkdir(parents=True)
+    write_workbook(inbox / "001_朝阳店" / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER, complaint("2611001")]})
+    (inbox / "015_密云店").mkdir()
+    (inbox / "015_密云店" / "投诉登记扫描件.pdf").write_bytes(b"%PDF-1.4")
+    (inbox / "015_密云店" / "投诉.xlsx").write_bytes(b"PK\x03\x04 not a whole workbook")
+    result = consolidate(inbox, registers)
+    lines = {f.display: (f.status, f.store_code) for f in result.files}
+    assert lines["015_密云店/投诉登记扫描件.pdf"] == ("ignored", "015")
+    assert lines["015_密云店/投诉.xlsx"] == ("unusable", "015")
+    assert result.all_stores() == {"001": "朝阳店", "015": "密云店"}

@@ -34,7 +34,7 @@ from .archives import member_modified
 from .coerce import arrow_strings
 from .config import Config
 from .definitions import Register
-from .inputs import EMPTY_FOLDER, InputPath, shown, walk_inputs
+from .inputs import InputPath, shown, walk_inputs
 from .limits import DEFAULT_LIMITS, Limits
 from .reader import (
     ANNOTATED_SUFFIX,
@@ -163,11 +163,11 @@ class Consolidation:
         return sorted(seen)
 
     def all_stores(self, config: Config | None = None) -> dict[str, str]:
-        """Stores that sent something, plus the configured stores and the empty store folders that sent nothing
+        """Stores that sent something, plus the configured stores and the store folders that sent nothing usable
         (they must show up too)."""
         stores = dict(self.stores)
-        for f in self.files:  # an empty store folder: the store sent nothing
-            if f.kind == "folder" and f.store_code:
+        for f in self.files:  # an empty store folder, a store that sent nothing usable
+            if f.store_code:
                 stores.setdefault(f.store_code, f.store_name or "")
         for code, store in (config.stores if config else {}).items():
             stores.setdefault(code, store.name)
@@ -666,11 +666,14 @@ def _resolve_store(entry: FileEntry, root: Path, config: Config, store_fields: d
     entry.store_name = known.name if known else (name or "")
 
 
-def _empty_store_folder(entry: FileEntry, root: Path, config: Config) -> None:
-    """The store an empty folder stands for (by the configuration's paths or its ``<code>_<name>``): a store
-    that sent nothing is in the overview with nothing, not missing from it."""
-    store = config.store_for_path(f"{entry.display}/")
-    found = (store.code, store.name) if store else _folder_store(FileEntry(entry.path / "_", entry.display, "ok"), root)
+def _store_by_place(entry: FileEntry, root: Path, config: Config) -> None:
+    """The store a line that gave no records stands for, by where it lies (the configuration's paths, else a
+    ``<code>_<name>`` folder): a store that sent nothing usable (an empty folder, a scan, a damaged file) is
+    in the overview with nothing, not missing from it."""
+    folder = entry.kind == "folder"
+    store = config.store_for_path(f"{entry.display}/" if folder else entry.display)
+    found = (store.code, store.name) if store else _folder_store(
+        FileEntry(entry.path / "_", entry.display, "ok") if folder else entry, root)
     if found:
         entry.store_code, entry.store_name = found
 
@@ -941,14 +944,14 @@ def consolidate(
             advance(len(batch))
     read = {entry.display: entry for b in batches_done for entry in b.files}
     entries = [read[p.display] if p.problem is None else _problem_entry(p) for p in inputs]
-    for entry in entries:
-        if entry.kind == "folder" and (entry.message_zh, entry.message_en) == EMPTY_FOLDER:
-            _empty_store_folder(entry, root, config)
+
     _mark_duplicates(entries)
     _supersede_originals(entries)
     for entry in entries:
         if entry.status == "ok":
             _resolve_store(entry, root, config, {reg_id: r.store for reg_id, r in registers.items()})
+        elif not entry.store_code:
+            _store_by_place(entry, root, config)
     by_display = {e.display: e for e in entries}
     usable = [e for e in entries if e.status == "ok" or (e.status == "unusable" and e.sheets)]
     order, same_time = _newer_order(usable)
