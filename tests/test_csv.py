@@ -81,13 +81,14 @@ def test_bytes_that_fit_no_encoding_and_cells_past_the_column_limit_are_said_not
     assert any("1 个非空单元格未读取" in w for w in line.warnings)
 
 
-def test_an_empty_or_unsplittable_csv_is_unusable_with_the_reason(tmp_path, registers):
+def test_an_empty_csv_is_unusable_and_one_that_is_no_register_is_ignored_each_with_the_reason(tmp_path, registers):
     (tmp_path / "空.csv").write_bytes(b"")
     (tmp_path / "没有表头.csv").write_text("只是一些文字\n没有登记表\n", encoding="utf-8")
     result = check_paths([tmp_path / "空.csv", tmp_path / "没有表头.csv"], registers)
     reasons = {w.path.name: (w.status, w.message_zh) for w in result.workbooks}
     assert reasons["空.csv"][0] == "unusable" and "文件为空" in reasons["空.csv"][1]
-    assert reasons["没有表头.csv"][0] == "unusable" and "未找到登记表" in reasons["没有表头.csv"][1]
+    # a CSV that is no register (a price list, another system's export) is named with the reason, not a failure
+    assert reasons["没有表头.csv"][0] == "ignored" and "未找到登记表" in reasons["没有表头.csv"][1]
 
 
 def test_a_tall_csv_made_text_block_by_block_reads_exactly_as_one_held_whole(tmp_path, registers, monkeypatch):

@@ -592,7 +592,10 @@ def _scan_csv(path: Path, registers: dict[str, Register], data: bytes | None, li
     except csv.Error as e:
         return WorkbookScan(path, "unusable", "CSV 文件无法按行列拆分，请用 Excel 另存为 .xlsx 后重新提交",
                             f"the CSV file cannot be split into rows and columns; re-save it as .xlsx ({e})")
-    return _said_if_none(result)
+    result = _said_if_none(result)
+    if result.status == "unusable":  # a CSV is as often a price list or an export as a register: named, not a failure
+        result.status = "ignored"
+    return result
 
 
 def _scan_sheet(result: WorkbookScan, name: str, rows: list[list], stream: Iterator[list] | None, merges: Merges,
