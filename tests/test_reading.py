@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zipfile
 
 import msoffcrypto.format.ooxml
 import pandas as pd
@@ -120,6 +121,48 @@ def test_pages_of_a_printed_register_pasted_one_under_another_repeat_the_header_
     assert sheet.skipped == [(4, "重复的表头行 / the header row repeated"), (6, "重复的表头行 / the header row repeated")]
     result = check_paths([tmp_path / "a.xlsx"], registers)
     assert set(result.findings.loc[result.findings["severity"] == "error", "row"]) == {8}  # 投诉编号 as a number
+
+
+def test_formulas_a_script_saved_without_their_results_are_said_to_lack_them_not_to_be_empty(tmp_path, registers):
+    """A colleague's script (openpyxl) fills the register with formulas and never opens it in Excel: the cells
+    hold no result (<v/>), which the reader sees as empty while Excel would show a value. The finding says so
+    and what to do; a formula whose result is an empty text, as Excel saves it, is simply empty."""
+    import openpyxl
+    import xlsxwriter
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(COMPLAINT_HEADER)
+    sheet.append(complaint("2611001"))
+    sheet["A2"] = '="2611"&"001"'
+    sheet["F2"] = '="说明"'  # 投诉内容, not required: a warning
+    book.save(tmp_path / "脚本.xlsx")
+    result = check_paths([tmp_path / "脚本.xlsx"], registers)
+    said = result.findings[result.findings["code"] == "formula-error"].set_index("column")
+    assert set(said.index) == {"A", "F"}
+    assert said.loc["A", "severity"] == "error" and "公式没有保存计算结果" in said.loc["A", "message_zh"]
+    assert said.loc["F", "severity"] == "warning" and "按空白读取" in said.loc["F", "message_zh"]
+    assert not (result.findings["code"] == "missing-cell").any()
+
+    excel = xlsxwriter.Workbook(str(tmp_path / "excel.xlsx"))
+    ws = excel.add_worksheet()
+    for c, v in enumerate(COMPLAINT_HEADER):
+        ws.write(0, c, v)
+    for c, v in enumerate(complaint("2611001")):
+        if v is not None:
+            ws.write(1, c, v)
+    ws.write_formula(1, 5, '=IF(1>2,"x","")', None, "")
+    excel.close()
+    with zipfile.ZipFile(tmp_path / "excel.xlsx") as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    sheet_xml = members["xl/worksheets/sheet1.xml"]
+    assert b'<c r="F2"><f>' in sheet_xml
+    members["xl/worksheets/sheet1.xml"] = sheet_xml.replace(b'<c r="F2"><f>', b'<c r="F2" t="str"><f>')  # as Excel saves it
+    with zipfile.ZipFile(tmp_path / "excel.xlsx", "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    result = check_paths([tmp_path / "excel.xlsx"], registers)
+    assert not (result.findings["code"] == "formula-error").any()
 
 
 def test_a_workbook_with_two_register_sheets_beside_an_instructions_sheet(tmp_path, registers):

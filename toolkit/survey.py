@@ -20,6 +20,7 @@ import io
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .limits import Limits
@@ -33,6 +34,7 @@ _ATTR = re.compile(rb'([\w:]+)="([^"]*)"')
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 _FAR_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{3})(\d+)"[^>]*?(?:/>|>.*?</c>)', re.S)
 _VALUE = re.compile(rb'<v>([^<]*)</v>')
+_EMPTY_VALUE = re.compile(rb"<v\s*/>|<v>\s*</v>")
 _INLINE = re.compile(rb'<t[^>]*>([^<]*)</t>')
 
 
@@ -96,11 +98,10 @@ def _stream(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]) -> by
     return out.getvalue()
 
 
-def formula_columns(xml: bytes) -> set[int]:
-    """0-based columns of the cells holding a formula (``<c r="B2" …><f>``). Each ``<f`` is looked at where
-    it stands (bytes.find), as the pattern ``<c …r="B2"…>\\s*<f\\b`` would match it, without running the
-    pattern over the whole sheet: a store's template holds a formula per row."""
-    found: set[int] = set()
+def _formula_cells(xml: bytes) -> Iterator[tuple[int, bytes]]:
+    """Each ``<f`` that opens a cell's formula (``<c r="B2" …><f>``), with the position of the ``<f`` and the cell's
+    opening tag. Each ``<f`` is looked at where it stands (bytes.find), as the pattern ``<c …r="B2"…>\\s*<f\\b``
+    would match it, without running the pattern over the whole sheet: a store's template holds a formula per row."""
     at = xml.find(b"<f")
     while at >= 0:
         after = xml[at + 2:at + 3]
@@ -109,10 +110,38 @@ def formula_columns(xml: bytes) -> set[int]:
             if end >= 0 and not xml[end + 1:at].strip():
                 tag = xml[xml.rfind(b"<", 0, end):end + 1]
                 if tag.startswith(b"<c") and not (tag[2:3].isalnum() or tag[2:3] == b"_"):
-                    ref = _CELL_REF.search(tag)
-                    if ref:
-                        found.add(column_number(ref.group(1)) - 1)
+                    yield at, tag
         at = xml.find(b"<f", at + 2)
+
+
+def formula_columns(xml: bytes) -> set[int]:
+    """0-based columns of the cells holding a formula."""
+    found: set[int] = set()
+    for _, tag in _formula_cells(xml):
+        ref = _CELL_REF.search(tag)
+        if ref:
+            found.add(column_number(ref.group(1)) - 1)
+    return found
+
+
+UNCALCULATED = "公式无计算结果"  # the "error" of a formula cell saved without its result (no <v>)
+
+
+def _uncalculated_cells(xml: bytes) -> dict[tuple[int, int], str]:
+    """Formula cells saved without a result (``<c r="A2"><f>…</f></c>``, no ``<v>``), 0-based (row, column):
+    files written by a program (openpyxl, a script) and never saved by Excel. python-calamine reads them as
+    empty, while Excel shows the value it computes on opening: "required but empty" would be wrong."""
+    found: dict[tuple[int, int], str] = {}
+    for at, tag in _formula_cells(xml):
+        end = xml.find(b"</c>", at)
+        ref = _CELL_REF.search(tag)
+        if not ref or end < 0:
+            continue
+        content = xml[at:end]
+        # openpyxl writes <v/> or <v></v>; Excel writes an empty text result as t="str" with <v></v>
+        empty = b"<v" not in content or (_EMPTY_VALUE.search(content) is not None and b't="str"' not in tag)
+        if empty:
+            found[(int(ref.group(2)) - 1, column_number(ref.group(1)) - 1)] = UNCALCULATED
     return found
 
 
@@ -232,10 +261,11 @@ def survey_workbook(data: bytes, limits: Limits) -> Survey:
                 continue
             xml = _stream(zf, info, budget)
             errors = _error_cells(xml)
-            if errors:
-                survey.errors[name] = errors
             if b"<f" in xml:
                 survey.formula_columns[name] = formula_columns(xml)
+                errors = {**_uncalculated_cells(xml), **errors}
+            if errors:
+                survey.errors[name] = errors
             trimmed, removed = _far_cells(zf, xml, limits)
             trimmed, blank_rows = _blank_tail(zf, trimmed)
             if blank_rows:

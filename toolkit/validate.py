@@ -19,6 +19,7 @@ from .definitions import KEY_DATE_FORMATS, Rule
 from .describe import condition_text, requirement_text
 from .limits import EXCEL_MAX_TEXT
 from .reader import SheetRead, column_letter
+from .survey import UNCALCULATED
 
 FINDING_COLUMNS = ["file", "sheet", "row", "column", "field", "value", "code", "severity", "message_zh", "message_en"]
 
@@ -188,10 +189,18 @@ def _check_fields(c: _Collector) -> None:
             c.add(~present & ~failed, f.key, "missing-cell", "error", "必填项为空", "required but empty")
         if failed.any():
             shown = errors[f.key][failed].astype(str)
-            c.add(failed, f.key, "formula-error", "error" if f.required else "warning",
-                  "公式错误 " + shown + ("，此必填项无法读取" if f.required else "，按空白读取"),
-                  "formula error " + shown + (": this required value cannot be read" if f.required
-                                               else "; read as empty"), value=shown)
+            unsaved = failed & (errors[f.key] == UNCALCULATED)
+            wrong = failed & ~unsaved
+            c.add(wrong, f.key, "formula-error", "error" if f.required else "warning",
+                  "公式错误 " + shown[wrong[failed]] + ("，此必填项无法读取" if f.required else "，按空白读取"),
+                  "formula error " + shown[wrong[failed]] + (": this required value cannot be read" if f.required
+                                                             else "; read as empty"), value=shown[wrong[failed]])
+            c.add(unsaved, f.key, "formula-error", "error" if f.required else "warning",
+                  "公式没有保存计算结果（文件由程序写出、未经 Excel 保存）" + ("，此必填项无法读取" if f.required else "，按空白读取")
+                  + "：请用 Excel 或 WPS 打开、保存后重新提交",
+                  "the formula was saved without its result (the file was written by a program, never saved by "
+                  "Excel)" + (": this required value cannot be read" if f.required else "; read as empty")
+                  + "; open and save it in Excel or WPS and resubmit", value=pd.Series("", index=shown.index))
         bad = sheet.bad[f.key]
         if bad.any():
             t = text[bad]
