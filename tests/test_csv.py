@@ -115,6 +115,7 @@ def test_the_annotated_copy_of_a_csv_is_a_workbook_with_the_bad_cells_marked(tmp
     sheet = book["投诉导出_10月_"]
     assert sheet["H4"].value == "1.38001E+10" and sheet["H4"].comment is not None
     assert sheet["A2"].value == "2611001" and sheet["A2"].comment is None
+    assert sheet.column_dimensions["H"].width >= len("1.38001E+10")  # readable: a CSV brings no widths
     assert path.read_bytes() == _csv(ROWS).encode("gbk")  # the source is never modified
 
 

@@ -17,6 +17,7 @@ import python_calamine as calamine
 from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .archives import member_of, read_member
@@ -55,9 +56,14 @@ def _open_copy(source: Path) -> openpyxl.Workbook:
         data = _source(source)
         table = read_table(data.read_bytes() if isinstance(data, Path) else data.getvalue(), DEFAULT_LIMITS.max_columns)
         book = openpyxl.Workbook()
-        book.active.title = csv_sheet_title(source.stem)
+        ws = book.active
+        ws.title = csv_sheet_title(source.stem)
+        widths = [0] * table.width
         for row in table.rows:
-            book.active.append([None if v == "" else v for v in row])
+            ws.append([None if v == "" else v for v in row])
+            widths = [max(w, display_width(v)) for w, v in zip(widths, row, strict=True)]
+        for c, width in enumerate(widths, 1):  # a CSV has no widths of its own: wide enough for what it holds
+            ws.column_dimensions[get_column_letter(c)].width = min(max(width + 2, 8), 50)
         return book
     if suffix != ".xls":
         return openpyxl.load_workbook(_source(source))
