@@ -341,3 +341,24 @@ def test_long_messages_wrap_in_their_column_and_rows_grow_to_hold_them(month):
     source = header.index("来源文件") + 1
     widest = max(len(str(lists.cell(r, source).value or "")) for r in range(2, lists.max_row + 1))
     assert lists.column_dimensions[openpyxl.utils.get_column_letter(source)].width >= widest  # one line, not cut
+
+
+def test_the_overview_notes_wrap_within_the_table_so_a_few_stores_print_at_a_readable_size(tmp_path, registers):
+    """A note left to run on past the table makes the page as wide as the note (fit to one page wide): the
+    overview of one store then prints in a tiny font. Each note is merged across the table's columns, wrapped."""
+    from tests.conftest import COMPLAINT_HEADER, complaint, write_workbook
+    from toolkit.consolidate import consolidate
+    from toolkit.overdue import overdue_lists
+    from toolkit.summary import write_summary
+
+    (tmp_path / "in" / "001_朝阳店").mkdir(parents=True)
+    write_workbook(tmp_path / "in" / "001_朝阳店" / "投诉.xlsx", {"投诉": [COMPLAINT_HEADER, complaint()]})
+    result = consolidate(tmp_path / "in", registers)
+    out = write_summary(tmp_path / "汇总.xlsx", result, overdue_lists(result.records, registers, dt.date(2026, 11, 5)),
+                        None)
+    sheet = openpyxl.load_workbook(out)["总览"]
+    notes = [r for r in sheet.merged_cells.ranges if str(sheet.cell(r.min_row, 1).value or "").startswith(("说明", "打印"))]
+    header = next(c for c in sheet[4] if c.value == "登记表").row
+    width = max(c.column for c in sheet[header] if c.value)
+    assert len(notes) == 2 and all(r.min_col == 1 and r.max_col == width for r in notes)
+    assert all(sheet.cell(r.min_row, 1).alignment.wrap_text for r in notes)

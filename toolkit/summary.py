@@ -326,12 +326,20 @@ class SummaryWriter:
         ws.freeze_panes(top + 1, 3)
         ws.repeat_rows(top)
         widths = {"登记表": 16, "门店编号": 9, "门店名称": 10}
-        for c, name in enumerate(columns):
-            least = 14 if figure_formats.get(name) == "decimal" else 9  # 1,356,827.78 and no ###
-            ws.set_column(c, c, widths.get(name, max(least, display_width(name) + 2)))
+        shown = [widths.get(name, max(14 if figure_formats.get(name) == "decimal" else 9,  # 1,356,827.78, no ###
+                                      display_width(name) + 2)) for name in columns]
+        for c, width in enumerate(shown):
+            ws.set_column(c, c, width)
         r += 2
+        # each note wraps within the table's width: left to run on, one long line widens the printed page
+        # (fit to one page wide) until the overview of a few stores prints in a tiny font
         for note in notes:
-            ws.write(r, 0, note, self.subtitle)
+            lines = max(1, -(-display_width(note) // max(int(sum(shown)) - 2, 1)) + note.count("\n"))
+            if len(columns) > 1:
+                ws.merge_range(r, 0, r, len(columns) - 1, note, self.note)
+            else:
+                ws.write(r, 0, note, self.note)
+            ws.set_row(r, 15 * lines)
             r += 1
 
     def statistics(self, register: Register, tables: list[Table]) -> None:
