@@ -20,12 +20,11 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from .archives import member_of, read_member
 from .check import summary_zh
 from .csvfiles import CSV_SUFFIXES, read_table
 from .files import atomic_path
 from .limits import DEFAULT_LIMITS
-from .reader import ANNOTATION_SHEET, WorkbookRead, annotated_path
+from .reader import ANNOTATION_SHEET, WorkbookRead, annotated_path, read_bytes
 from .template import display_width
 
 RESULT_SHEET = ANNOTATION_SHEET
@@ -34,14 +33,12 @@ FILLS = {severity: PatternFill("solid", fgColor=colour) for severity, colour in 
 SEVERITY_ZH = {"error": "错误", "warning": "警告"}
 
 
-def _source(source: Path) -> Path | io.BytesIO:
-    """The workbook to copy: its file, or a member's bytes read from its zip."""
-    if member_of(source) is None:
-        return source
-    data = read_member(source, DEFAULT_LIMITS.max_file_bytes)
-    if not isinstance(data, bytes):
-        raise OSError(f"{data[0]} / {data[1]}" if data else f"cannot read {source}")
-    return io.BytesIO(data)
+def _source(source: Path) -> bytes:
+    """The bytes of the workbook to copy, read as the run reads them (a file, or a member of a zip)."""
+    data = read_bytes(source, DEFAULT_LIMITS)
+    if isinstance(data, tuple):
+        raise OSError(f"{data[0]} / {data[1]}")
+    return data
 
 
 def csv_sheet_title(stem: str) -> str:
@@ -53,8 +50,7 @@ def csv_sheet_title(stem: str) -> str:
 def _open_copy(source: Path) -> openpyxl.Workbook:
     suffix = source.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        data = _source(source)
-        table = read_table(data.read_bytes() if isinstance(data, Path) else data.getvalue(), DEFAULT_LIMITS.max_columns)
+        table = read_table(_source(source), DEFAULT_LIMITS.max_columns)
         book = openpyxl.Workbook()
         ws = book.active
         ws.title = csv_sheet_title(source.stem)
@@ -66,11 +62,10 @@ def _open_copy(source: Path) -> openpyxl.Workbook:
             ws.column_dimensions[get_column_letter(c)].width = min(max(width + 2, 8), 50)
         return book
     if suffix != ".xls":
-        return openpyxl.load_workbook(_source(source))
+        return openpyxl.load_workbook(io.BytesIO(_source(source)))
     book = openpyxl.Workbook()
     book.remove(book.active)
-    legacy = calamine.CalamineWorkbook.from_filelike(_source(source)) if member_of(source) else \
-        calamine.CalamineWorkbook.from_path(str(source))
+    legacy = calamine.CalamineWorkbook.from_filelike(io.BytesIO(_source(source)))
     try:
         for name in legacy.sheet_names:
             ws = book.create_sheet(name)

@@ -944,7 +944,6 @@ def consolidate(
             advance(len(batch))
     read = {entry.display: entry for b in batches_done for entry in b.files}
     entries = [read[p.display] if p.problem is None else _problem_entry(p) for p in inputs]
-
     _mark_duplicates(entries)
     _supersede_originals(entries)
     for entry in entries:
